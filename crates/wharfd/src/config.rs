@@ -1,0 +1,486 @@
+//! Daemon configuration: dockerd's flag names, `daemon.json` with dockerd's keys, and the rules
+//! between them (a directive set both as a flag and in the file is an error; unknown keys in the
+//! file are errors; some keys can be reloaded with SIGHUP).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+
+/// Default data root.
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/wharf";
+/// Default exec root.
+pub const DEFAULT_EXEC_ROOT: &str = "/run/wharf";
+/// Default socket.
+pub const DEFAULT_HOST: &str = "unix:///run/wharf/wharf.sock";
+/// Default configuration file.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/wharf/daemon.json";
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+/// Command-line flags, named as dockerd's.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharfd",
+    about = "A self-sufficient runtime for containers (the wharf daemon, speaking the Docker Engine API)",
+    version = concat!("version ", env!("CARGO_PKG_VERSION"), ", build ", env!("WHARF_GIT_COMMIT")),
+    disable_version_flag = true
+)]
+pub struct Flags {
+    /// Daemon socket(s) to connect to: unix:///path, tcp://host:port, fd://
+    #[arg(short = 'H', long = "host", value_name = "list")]
+    pub hosts: Vec<String>,
+    /// Root directory of persistent wharf state
+    #[arg(long = "data-root", value_name = "string", default_value = DEFAULT_DATA_ROOT)]
+    pub data_root: PathBuf,
+    /// Root directory for execution state files
+    #[arg(long = "exec-root", value_name = "string", default_value = DEFAULT_EXEC_ROOT)]
+    pub exec_root: PathBuf,
+    /// Path to use for daemon PID file (default <exec-root>/wharfd.pid)
+    #[arg(short = 'p', long = "pidfile", value_name = "string")]
+    pub pidfile: Option<PathBuf>,
+    /// Daemon configuration file
+    #[arg(long = "config-file", value_name = "string", default_value = DEFAULT_CONFIG_FILE)]
+    pub config_file: PathBuf,
+    /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
+    #[arg(short = 'l', long = "log-level", value_name = "string", default_value = "info")]
+    pub log_level: String,
+    /// Enable debug mode
+    #[arg(short = 'D', long = "debug")]
+    pub debug: bool,
+    /// Use TLS; implied by --tlsverify. --tls=false explicitly accepts an unencrypted TCP socket
+    #[arg(long = "tls", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
+    pub tls: Option<bool>,
+    /// Use TLS and verify the remote (clients must present a certificate signed by --tlscacert)
+    #[arg(long = "tlsverify", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
+    pub tlsverify: Option<bool>,
+    /// Trust certs signed only by this CA (default "~/.docker/ca.pem")
+    #[arg(long = "tlscacert", value_name = "string")]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file (default "~/.docker/cert.pem")
+    #[arg(long = "tlscert", value_name = "string")]
+    pub tlscert: Option<PathBuf>,
+    /// Path to TLS key file (default "~/.docker/key.pem")
+    #[arg(long = "tlskey", value_name = "string")]
+    pub tlskey: Option<PathBuf>,
+    /// Set key=value labels to the daemon
+    #[arg(long = "label", value_name = "list")]
+    pub labels: Vec<String>,
+    /// Validate daemon configuration and exit
+    #[arg(long = "validate")]
+    pub validate: bool,
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: (),
+}
+
+/// `daemon.json`, with dockerd's key names. Unknown keys are refused before this is read.
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FileConfig {
+    hosts: Option<Vec<String>>,
+    data_root: Option<PathBuf>,
+    exec_root: Option<PathBuf>,
+    pidfile: Option<PathBuf>,
+    log_level: Option<String>,
+    debug: Option<bool>,
+    tls: Option<bool>,
+    tlsverify: Option<bool>,
+    tlscacert: Option<PathBuf>,
+    tlscert: Option<PathBuf>,
+    tlskey: Option<PathBuf>,
+    labels: Option<Vec<String>>,
+}
+
+/// Keys `daemon.json` may hold, each paired with the flag id that sets the same directive.
+const KEYS: &[(&str, &str)] = &[
+    ("hosts", "hosts"),
+    ("data-root", "data_root"),
+    ("exec-root", "exec_root"),
+    ("pidfile", "pidfile"),
+    ("log-level", "log_level"),
+    ("debug", "debug"),
+    ("tls", "tls"),
+    ("tlsverify", "tlsverify"),
+    ("tlscacert", "tlscacert"),
+    ("tlscert", "tlscert"),
+    ("tlskey", "tlskey"),
+    ("labels", "labels"),
+];
+
+/// The settings that SIGHUP can change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloadable {
+    /// Debug mode.
+    pub debug: bool,
+    /// Log level.
+    pub log_level: String,
+    /// Daemon labels.
+    pub labels: Vec<String>,
+}
+
+/// The daemon's whole configuration after flags and file are merged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonConfig {
+    /// Listen addresses.
+    pub hosts: Vec<String>,
+    /// Persistent state.
+    pub data_root: PathBuf,
+    /// Runtime state.
+    pub exec_root: PathBuf,
+    /// PID file.
+    pub pidfile: PathBuf,
+    /// The file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// `tls` as given (None: not given).
+    pub tls: Option<bool>,
+    /// `tlsverify` as given.
+    pub tlsverify: Option<bool>,
+    /// CA for client verification.
+    pub tlscacert: PathBuf,
+    /// Server certificate.
+    pub tlscert: PathBuf,
+    /// Server key.
+    pub tlskey: PathBuf,
+    /// What SIGHUP can change.
+    pub live: Reloadable,
+}
+
+impl DaemonConfig {
+    /// True when TCP listeners must use TLS.
+    pub fn tls_enabled(&self) -> bool {
+        self.tlsverify == Some(true) || self.tls == Some(true)
+    }
+}
+
+/// Flags plus which of them were given on the command line.
+pub struct CommandLine {
+    flags: Flags,
+    explicit: BTreeSet<String>,
+}
+
+impl CommandLine {
+    /// Parses `args` (the first is the program name); exits on `--help`/`--version` or a usage
+    /// error, as clap does.
+    pub fn parse_from<I, T>(args: I) -> CommandLine
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Flags::command().get_matches_from(args);
+        Self::from_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Like [`CommandLine::parse_from`] but returns clap's error.
+    #[cfg(test)]
+    pub fn try_parse_from<I, T>(args: I) -> Result<CommandLine, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Flags::command().try_get_matches_from(args)?;
+        Self::from_matches(&matches)
+    }
+
+    fn from_matches(m: &ArgMatches) -> Result<CommandLine, clap::Error> {
+        let flags = Flags::from_arg_matches(m)?;
+        let explicit = m
+            .ids()
+            .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.as_str().to_string())
+            .collect();
+        Ok(CommandLine { flags, explicit })
+    }
+
+    /// Whether `--validate` was given.
+    pub fn validate_only(&self) -> bool {
+        self.flags.validate
+    }
+
+    fn given(&self, id: &str) -> bool {
+        self.explicit.contains(id)
+    }
+
+    /// Reads the configuration file (when it exists, or when `--config-file` was given) and
+    /// merges it with the flags.
+    pub fn load(&self) -> anyhow::Result<DaemonConfig> {
+        let path = &self.flags.config_file;
+        let read_file = self.given("config_file") || path.exists();
+        let (file, file_keys) = if read_file { read_file_config(path)? } else { Default::default() };
+        self.merge(file, &file_keys, read_file.then(|| path.clone()))
+    }
+
+    /// Re-reads the file for SIGHUP and returns the new reloadable settings, plus the keys whose
+    /// change needs a restart.
+    pub fn reload(&self, current: &DaemonConfig) -> anyhow::Result<(Reloadable, Vec<&'static str>)> {
+        let path = &self.flags.config_file;
+        let (file, keys) = if path.exists() { read_file_config(path)? } else { Default::default() };
+        let next = self.merge(file, &keys, current.config_file.clone())?;
+        let mut ignored = Vec::new();
+        let cmp: [(&'static str, bool); 7] = [
+            ("hosts", next.hosts != current.hosts),
+            ("data-root", next.data_root != current.data_root),
+            ("exec-root", next.exec_root != current.exec_root),
+            ("pidfile", next.pidfile != current.pidfile),
+            ("tls", next.tls != current.tls || next.tlsverify != current.tlsverify),
+            ("tlscacert", next.tlscacert != current.tlscacert),
+            ("tlscert", next.tlscert != current.tlscert || next.tlskey != current.tlskey),
+        ];
+        for (key, changed) in cmp {
+            if changed {
+                ignored.push(key);
+            }
+        }
+        Ok((next.live, ignored))
+    }
+
+    fn merge(&self, file: FileConfig, file_keys: &BTreeSet<String>, config_file: Option<PathBuf>) -> anyhow::Result<DaemonConfig> {
+        let f = &self.flags;
+        let mut conflicts = Vec::new();
+        for (key, id) in KEYS {
+            if file_keys.contains(*key) && self.given(id) {
+                conflicts.push(format!(
+                    "{key}: (from flag: {}, from file: {})",
+                    flag_value(f, id),
+                    file_value(&file, key)
+                ));
+            }
+        }
+        if !conflicts.is_empty() {
+            bail!(
+                "unable to configure the wharf daemon with file {}: the following directives are specified both as a flag and in the configuration file: {}",
+                config_file.as_deref().unwrap_or(Path::new("")).display(),
+                conflicts.join(", ")
+            );
+        }
+        let pick = |flag: &PathBuf, id: &str, from_file: Option<PathBuf>| {
+            if self.given(id) {
+                flag.clone()
+            } else {
+                from_file.unwrap_or_else(|| flag.clone())
+            }
+        };
+        let data_root = pick(&f.data_root, "data_root", file.data_root);
+        let exec_root = pick(&f.exec_root, "exec_root", file.exec_root);
+        let hosts = if !f.hosts.is_empty() {
+            f.hosts.clone()
+        } else {
+            file.hosts.filter(|h| !h.is_empty()).unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+        };
+        let pidfile = f.pidfile.clone().or(file.pidfile).unwrap_or_else(|| exec_root.join("wharfd.pid"));
+        let log_level = if self.given("log_level") { f.log_level.clone() } else { file.log_level.unwrap_or_else(|| f.log_level.clone()) };
+        if !LOG_LEVELS.contains(&log_level.as_str()) {
+            bail!("unable to parse logging level: {log_level}");
+        }
+        let debug = f.debug || file.debug.unwrap_or(false);
+        let labels = if self.given("labels") { f.labels.clone() } else { file.labels.unwrap_or_default() };
+        for l in &labels {
+            if !l.contains('=') || l.starts_with('=') {
+                bail!("bad attribute format: {l}");
+            }
+        }
+        let cert_dir = std::env::var_os("DOCKER_CERT_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home_dir().join(".docker"));
+        let tls_path = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, name: &str| {
+            flag.clone().or(from_file).unwrap_or_else(|| cert_dir.join(name))
+        };
+        let config = DaemonConfig {
+            hosts,
+            data_root: absolute(data_root)?,
+            exec_root: absolute(exec_root)?,
+            pidfile: absolute(pidfile)?,
+            config_file,
+            tls: f.tls.or(file.tls),
+            tlsverify: f.tlsverify.or(file.tlsverify),
+            tlscacert: tls_path(&f.tlscacert, file.tlscacert, "ca.pem"),
+            tlscert: tls_path(&f.tlscert, file.tlscert, "cert.pem"),
+            tlskey: tls_path(&f.tlskey, file.tlskey, "key.pem"),
+            live: Reloadable { debug, log_level, labels },
+        };
+        for h in &config.hosts {
+            crate::listen::parse_host(h)?;
+        }
+        Ok(config)
+    }
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+fn absolute(p: PathBuf) -> anyhow::Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Ok(std::env::current_dir().context("current directory")?.join(p))
+    }
+}
+
+/// Reads `path`, refusing keys wharf does not know, and returns the parsed file plus the keys
+/// present in it.
+fn read_file_config(path: &Path) -> anyhow::Result<(FileConfig, BTreeSet<String>)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("unable to configure the wharf daemon with file {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text)
+        .with_context(|| format!("unable to configure the wharf daemon with file {}", path.display()))?;
+    let unknown: Vec<&str> = map.keys().map(String::as_str).filter(|k| !KEYS.iter().any(|(n, _)| n == k)).collect();
+    if !unknown.is_empty() {
+        bail!(
+            "unable to configure the wharf daemon with file {}: the following directives don't match any configuration option: {}",
+            path.display(),
+            unknown.join(", ")
+        );
+    }
+    let keys = map.keys().cloned().collect();
+    let file: FileConfig = serde_json::from_value(serde_json::Value::Object(map.into_iter().collect()))
+        .with_context(|| format!("unable to configure the wharf daemon with file {}", path.display()))?;
+    Ok((file, keys))
+}
+
+/// Go's `%v` of a list: `[a b]`.
+fn go_list(v: &[String]) -> String {
+    format!("[{}]", v.join(" "))
+}
+
+fn flag_value(f: &Flags, id: &str) -> String {
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    match id {
+        "hosts" => go_list(&f.hosts),
+        "data_root" => f.data_root.display().to_string(),
+        "exec_root" => f.exec_root.display().to_string(),
+        "pidfile" => path(&f.pidfile),
+        "log_level" => f.log_level.clone(),
+        "debug" => f.debug.to_string(),
+        "tls" => f.tls.unwrap_or(false).to_string(),
+        "tlsverify" => f.tlsverify.unwrap_or(false).to_string(),
+        "tlscacert" => path(&f.tlscacert),
+        "tlscert" => path(&f.tlscert),
+        "tlskey" => path(&f.tlskey),
+        "labels" => go_list(&f.labels),
+        _ => String::new(),
+    }
+}
+
+fn file_value(c: &FileConfig, key: &str) -> String {
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let b = |v: Option<bool>| v.unwrap_or(false).to_string();
+    match key {
+        "hosts" => go_list(c.hosts.as_deref().unwrap_or_default()),
+        "data-root" => path(&c.data_root),
+        "exec-root" => path(&c.exec_root),
+        "pidfile" => path(&c.pidfile),
+        "log-level" => c.log_level.clone().unwrap_or_default(),
+        "debug" => b(c.debug),
+        "tls" => b(c.tls),
+        "tlsverify" => b(c.tlsverify),
+        "tlscacert" => path(&c.tlscacert),
+        "tlscert" => path(&c.tlscert),
+        "tlskey" => path(&c.tlskey),
+        "labels" => go_list(c.labels.as_deref().unwrap_or_default()),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> CommandLine {
+        CommandLine::try_parse_from(std::iter::once("wharfd").chain(args.iter().copied())).unwrap()
+    }
+
+    fn with_file(json: &str, args: &[&str]) -> (tempfile::TempDir, anyhow::Result<DaemonConfig>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.json");
+        std::fs::write(&path, json).unwrap();
+        let p = path.to_str().unwrap().to_string();
+        let mut all = vec!["--config-file", p.as_str()];
+        all.extend_from_slice(args);
+        let r = cli(&all).load();
+        (dir, r)
+    }
+
+    #[test]
+    fn defaults_are_dockerd_like() {
+        let c = cli(&["--config-file", "/nonexistent/wharf-test.json"]);
+        assert!(c.load().is_err(), "an explicit missing config file is an error");
+        let c = CommandLine { flags: cli(&[]).flags, explicit: BTreeSet::new() };
+        let mut flags = c.flags;
+        flags.config_file = PathBuf::from("/nonexistent/default.json");
+        let c = CommandLine { flags, explicit: BTreeSet::new() };
+        let cfg = c.load().unwrap();
+        assert_eq!(cfg.hosts, vec![DEFAULT_HOST.to_string()]);
+        assert_eq!(cfg.data_root, PathBuf::from(DEFAULT_DATA_ROOT));
+        assert_eq!(cfg.exec_root, PathBuf::from(DEFAULT_EXEC_ROOT));
+        assert_eq!(cfg.pidfile, PathBuf::from("/run/wharf/wharfd.pid"));
+        assert_eq!(cfg.live.log_level, "info");
+        assert!(!cfg.tls_enabled());
+    }
+
+    #[test]
+    fn file_values_apply() {
+        let (_d, cfg) = with_file(
+            r#"{"hosts":["unix:///tmp/x.sock"],"data-root":"/tmp/dr","debug":true,"labels":["a=b"],"log-level":"warn"}"#,
+            &[],
+        );
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.hosts, vec!["unix:///tmp/x.sock".to_string()]);
+        assert_eq!(cfg.data_root, PathBuf::from("/tmp/dr"));
+        assert!(cfg.live.debug);
+        assert_eq!(cfg.live.labels, vec!["a=b".to_string()]);
+        assert_eq!(cfg.live.log_level, "warn");
+    }
+
+    #[test]
+    fn a_directive_in_both_places_is_an_error() {
+        let (_d, r) = with_file(r#"{"hosts":["unix:///b.sock"],"debug":false}"#, &["-H", "unix:///a.sock", "-D"]);
+        let msg = r.unwrap_err().to_string();
+        assert!(msg.contains("the following directives are specified both as a flag and in the configuration file"), "{msg}");
+        assert!(msg.contains("hosts: (from flag: [unix:///a.sock], from file: [unix:///b.sock])"), "{msg}");
+        assert!(msg.contains("debug: (from flag: true, from file: false)"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let (_d, r) = with_file(r#"{"bogus-key":1,"debug":true}"#, &[]);
+        let msg = r.unwrap_err().to_string();
+        assert!(msg.contains("don't match any configuration option: bogus-key"), "{msg}");
+        let (_d, r) = with_file(r#"{"debug":"yes"}"#, &[]);
+        assert!(r.is_err());
+        let (_d, r) = with_file(r#"{"log-level":"loud"}"#, &[]);
+        assert!(r.unwrap_err().to_string().contains("unable to parse logging level"));
+        let (_d, r) = with_file("{}", &["--label", "novalue"]);
+        assert!(r.unwrap_err().to_string().contains("bad attribute format"));
+        let (_d, r) = with_file("{}", &["-H", "gopher://x"]);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn tls_flags_take_optional_values() {
+        let c = cli(&["--tls=false", "--tlsverify"]);
+        assert_eq!(c.flags.tls, Some(false));
+        assert_eq!(c.flags.tlsverify, Some(true));
+        assert!(c.given("tls"));
+    }
+
+    #[test]
+    fn reload_picks_up_reloadable_keys_and_names_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("daemon.json");
+        std::fs::write(&path, r#"{"labels":["a=1"]}"#).unwrap();
+        let c = cli(&["--config-file", path.to_str().unwrap(), "--data-root", "/tmp/x"]);
+        let cfg = c.load().unwrap();
+        std::fs::write(&path, r#"{"labels":["a=2"],"debug":true,"hosts":["unix:///other.sock"]}"#).unwrap();
+        let (live, ignored) = c.reload(&cfg).unwrap();
+        assert_eq!(live.labels, vec!["a=2".to_string()]);
+        assert!(live.debug);
+        assert_eq!(ignored, vec!["hosts"]);
+        std::fs::write(&path, r#"{"data-root":"/y"}"#).unwrap();
+        assert!(c.reload(&cfg).is_err(), "a conflict on reload is an error and changes nothing");
+    }
+}

@@ -1,0 +1,159 @@
+//! Builds the services and connects them: the one place that knows every capability. Each
+//! route module of `wharf-server` gets only the backend it declares; adapters here implement
+//! those traits over the domain crates. Nothing here is a "daemon object": once wired, the
+//! pieces hold only what they use.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use wharf_events::EventBus;
+use wharf_server::{Backends, DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
+use wharf_sysinfo::HostFacts;
+
+use crate::config::{DaemonConfig, Reloadable};
+
+/// What `main` keeps after wiring: the HTTP service, the bus (for daemon events), the live
+/// settings (for SIGHUP) and the shutdown token.
+pub struct Wired {
+    /// The API service.
+    pub service: axum::Router,
+    /// The event bus.
+    pub events: Arc<EventBus>,
+    /// Settings SIGHUP can change; read by `/info`.
+    pub live: Arc<RwLock<Reloadable>>,
+    /// Cancelled at shutdown.
+    pub shutdown: CancellationToken,
+    /// The engine id.
+    pub engine_id: String,
+    /// Host facts.
+    pub host: HostFacts,
+}
+
+/// Wires the daemon for `cfg`. `warnings` are shown by `docker info`.
+pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> {
+    let host = HostFacts::probe();
+    let engine_id = engine_id(&cfg.data_root)?;
+    let events = Arc::new(EventBus::new());
+    let live = Arc::new(RwLock::new(cfg.live.clone()));
+    let shutdown = CancellationToken::new();
+    let base = base_status(cfg, &host, &engine_id, warnings);
+    let system = Arc::new(SystemAdapter { host: host.clone(), base, live: live.clone(), events: events.clone() });
+    let service = wharf_server::service(Backends { system, events: events.clone(), shutdown: shutdown.clone() });
+    Ok(Wired { service, events, live, shutdown, engine_id, host })
+}
+
+/// The engine id, created once and kept in the data root (as dockerd's `engine-id`).
+fn engine_id(data_root: &Path) -> anyhow::Result<String> {
+    let path = data_root.join("engine-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .context("reading a random uuid")?
+        .trim()
+        .to_string();
+    crate::fsutil::write_atomic(&path, id.as_bytes(), 0o600).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
+fn base_status(cfg: &DaemonConfig, host: &HostFacts, id: &str, warnings: Vec<String>) -> DaemonStatus {
+    let backing = backing_filesystem(&cfg.data_root);
+    let storage_driver = if host.overlay && backing != "overlayfs" { "overlay2" } else { "vfs" };
+    let runtimes: Vec<RuntimeInfo> = ["runc", "crun"]
+        .into_iter()
+        .filter_map(|name| {
+            find_in_path(name).map(|p| RuntimeInfo { name: name.into(), path: p.display().to_string(), args: vec![] })
+        })
+        .collect();
+    let mut security_options = Vec::new();
+    if host.apparmor {
+        security_options.push("name=apparmor".to_string());
+    }
+    if host.seccomp {
+        security_options.push("name=seccomp,profile=builtin".to_string());
+    }
+    if host.cgroup.version == wharf_sysinfo::CgroupVersion::V2 {
+        security_options.push("name=cgroupns".to_string());
+    }
+    let build_epoch: i64 = env!("WHARF_BUILD_EPOCH").parse().unwrap_or(0);
+    DaemonStatus {
+        id: id.to_string(),
+        name: host.hostname.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("WHARF_GIT_COMMIT").to_string(),
+        compiler: env!("WHARF_COMPILER").to_string(),
+        build_time: wharf_types::format_rfc3339_nanos(build_epoch * 1_000_000_000),
+        data_root: cfg.data_root.clone(),
+        labels: vec![],
+        debug: false,
+        experimental: false,
+        storage_driver: storage_driver.to_string(),
+        driver_status: vec![("Backing Filesystem".into(), backing)],
+        logging_driver: "json-file".into(),
+        cgroup_driver: "cgroupfs".into(),
+        default_runtime: "runc".into(),
+        runtimes,
+        live_restore: false,
+        security_options,
+        warnings,
+        insecure_registries: vec!["127.0.0.0/8".into()],
+        registry_mirrors: vec![],
+    }
+}
+
+/// Docker's name for the filesystem under `path`.
+fn backing_filesystem(path: &Path) -> String {
+    let Ok(st) = rustix::fs::statfs(path) else { return "unknown".into() };
+    match st.f_type as u64 {
+        0xEF53 => "extfs",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x0102_1994 => "tmpfs",
+        0x794C_7630 => "overlayfs",
+        0x2FC1_2FC1 => "zfs",
+        0x6969 => "nfs",
+        _ => "unknown",
+    }
+    .into()
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// `SystemBackend` over host facts, the configuration and (as they land) each capability's
+/// counts.
+struct SystemAdapter {
+    host: HostFacts,
+    base: DaemonStatus,
+    live: Arc<RwLock<Reloadable>>,
+    events: Arc<EventBus>,
+}
+
+#[async_trait]
+impl SystemBackend for SystemAdapter {
+    fn host(&self) -> &HostFacts {
+        &self.host
+    }
+
+    fn status(&self) -> DaemonStatus {
+        let live = self.live.read().unwrap_or_else(|e| e.into_inner());
+        DaemonStatus { labels: live.labels.clone(), debug: live.debug, ..self.base.clone() }
+    }
+
+    async fn counts(&self) -> ObjectCounts {
+        // No capability that owns containers or images is wired yet: there are none.
+        ObjectCounts::default()
+    }
+
+    fn event_listeners(&self) -> usize {
+        self.events.listeners()
+    }
+}
