@@ -8,15 +8,17 @@ use wharf_it::{CmdResult, Daemon, DaemonOpts, Pki, TlsFiles};
 fn docker_tls(d: &Daemon, pki_dir: &Path, port: u16, files: Option<&TlsFiles>, args: &[&str]) -> CmdResult {
     let mut c = std::process::Command::new(wharf_it::docker_cli());
     c.arg("--config").arg(&d.client_config).arg("--tlsverify");
-    c.arg(format!("--tlscacert={}", pki_dir.join("ca.pem").display()));
     match files {
         Some(f) => {
+            c.arg(format!("--tlscacert={}", pki_dir.join("ca.pem").display()));
             c.arg(format!("--tlscert={}", f.cert.display())).arg(format!("--tlskey={}", f.key.display()));
         }
         None => {
-            // files that do not exist: the CLI then sends no client certificate
-            c.arg(format!("--tlscert={}", pki_dir.join("absent-cert.pem").display()));
-            c.arg(format!("--tlskey={}", pki_dir.join("absent-key.pem").display()));
+            // a cert path holding only the CA: the CLI then sends no client certificate
+            let only_ca = pki_dir.join("only-ca");
+            std::fs::create_dir_all(&only_ca).unwrap();
+            std::fs::copy(pki_dir.join("ca.pem"), only_ca.join("ca.pem")).unwrap();
+            c.env("DOCKER_CERT_PATH", &only_ca);
         }
     }
     c.arg("-H").arg(format!("tcp://127.0.0.1:{port}")).args(args);
