@@ -4,8 +4,20 @@ use wharf_types::{Event, EventType, FilterError, Filters};
 
 /// The filter keys `GET /events` accepts.
 pub const ACCEPTED_FILTERS: &[&str] = &[
-    "config", "container", "daemon", "event", "image", "label", "network", "node", "plugin", "scope", "secret",
-    "service", "type", "volume",
+    "config",
+    "container",
+    "daemon",
+    "event",
+    "image",
+    "label",
+    "network",
+    "node",
+    "plugin",
+    "scope",
+    "secret",
+    "service",
+    "type",
+    "volume",
 ];
 
 /// A validated event filter.

@@ -60,7 +60,12 @@ impl EventBus {
 
     /// Subscribes: returns the past events in `[since, until]` that pass `filter` (none when
     /// both bounds are absent, as in Docker) and a live subscription starting right after them.
-    pub fn subscribe(&self, since: Option<i64>, until: Option<i64>, filter: EventFilter) -> (Vec<Arc<Event>>, Subscription) {
+    pub fn subscribe(
+        &self,
+        since: Option<i64>,
+        until: Option<i64>,
+        filter: EventFilter,
+    ) -> (Vec<Arc<Event>>, Subscription) {
         let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let rx = self.tx.subscribe();
         let mut past = Vec::new();
@@ -68,10 +73,7 @@ impl EventBus {
             let since = since.unwrap_or(i64::MIN);
             let until = until.unwrap_or(i64::MAX);
             past.extend(
-                history
-                    .iter()
-                    .filter(|e| e.time_nano >= since && e.time_nano <= until && filter.matches(e))
-                    .cloned(),
+                history.iter().filter(|e| e.time_nano >= since && e.time_nano <= until && filter.matches(e)).cloned(),
             );
         }
         (past, Subscription { rx, filter })

@@ -45,8 +45,7 @@ impl Filters {
         if text.trim().is_empty() {
             return Ok(Filters::default());
         }
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| FilterError::Json(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FilterError::Json(e.to_string()))?;
         let obj = match value {
             serde_json::Value::Object(o) => o,
             serde_json::Value::Null => return Ok(Filters::default()),
@@ -62,11 +61,9 @@ impl Filters {
                         other => Err(FilterError::Json(format!("value of '{key}' is not a string: {other}"))),
                     })
                     .collect::<Result<_, _>>()?,
-                serde_json::Value::Object(items) => items
-                    .into_iter()
-                    .filter(|(_, on)| on.as_bool().unwrap_or(false))
-                    .map(|(k, _)| k)
-                    .collect(),
+                serde_json::Value::Object(items) => {
+                    items.into_iter().filter(|(_, on)| on.as_bool().unwrap_or(false)).map(|(k, _)| k).collect()
+                }
                 serde_json::Value::String(s) => [s].into(),
                 other => return Err(FilterError::Json(format!("values of '{key}' are not a list: {other}"))),
             };

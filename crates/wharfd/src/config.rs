@@ -25,7 +25,8 @@ const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "fatal
     name = "wharfd",
     about = "A self-sufficient runtime for containers (the wharf daemon, speaking the Docker Engine API)",
     version = concat!("version ", env!("CARGO_PKG_VERSION"), ", build ", env!("WHARF_GIT_COMMIT")),
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_override_self = true
 )]
 pub struct Flags {
     /// Daemon socket(s) to connect to: unix:///path, tcp://host:port, fd://
@@ -235,7 +236,12 @@ impl CommandLine {
         Ok((next.live, ignored))
     }
 
-    fn merge(&self, file: FileConfig, file_keys: &BTreeSet<String>, config_file: Option<PathBuf>) -> anyhow::Result<DaemonConfig> {
+    fn merge(
+        &self,
+        file: FileConfig,
+        file_keys: &BTreeSet<String>,
+        config_file: Option<PathBuf>,
+    ) -> anyhow::Result<DaemonConfig> {
         let f = &self.flags;
         let mut conflicts = Vec::new();
         for (key, id) in KEYS {
@@ -269,7 +275,11 @@ impl CommandLine {
             file.hosts.filter(|h| !h.is_empty()).unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
         };
         let pidfile = f.pidfile.clone().or(file.pidfile).unwrap_or_else(|| exec_root.join("wharfd.pid"));
-        let log_level = if self.given("log_level") { f.log_level.clone() } else { file.log_level.unwrap_or_else(|| f.log_level.clone()) };
+        let log_level = if self.given("log_level") {
+            f.log_level.clone()
+        } else {
+            file.log_level.unwrap_or_else(|| f.log_level.clone())
+        };
         if !LOG_LEVELS.contains(&log_level.as_str()) {
             bail!("unable to parse logging level: {log_level}");
         }
@@ -280,9 +290,8 @@ impl CommandLine {
                 bail!("bad attribute format: {l}");
             }
         }
-        let cert_dir = std::env::var_os("DOCKER_CERT_PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home_dir().join(".docker"));
+        let cert_dir =
+            std::env::var_os("DOCKER_CERT_PATH").map(PathBuf::from).unwrap_or_else(|| home_dir().join(".docker"));
         let tls_path = |flag: &Option<PathBuf>, from_file: Option<PathBuf>, name: &str| {
             flag.clone().or(from_file).unwrap_or_else(|| cert_dir.join(name))
         };
@@ -440,7 +449,10 @@ mod tests {
     fn a_directive_in_both_places_is_an_error() {
         let (_d, r) = with_file(r#"{"hosts":["unix:///b.sock"],"debug":false}"#, &["-H", "unix:///a.sock", "-D"]);
         let msg = r.unwrap_err().to_string();
-        assert!(msg.contains("the following directives are specified both as a flag and in the configuration file"), "{msg}");
+        assert!(
+            msg.contains("the following directives are specified both as a flag and in the configuration file"),
+            "{msg}"
+        );
         assert!(msg.contains("hosts: (from flag: [unix:///a.sock], from file: [unix:///b.sock])"), "{msg}");
         assert!(msg.contains("debug: (from flag: true, from file: false)"), "{msg}");
     }

@@ -84,37 +84,61 @@ impl Bound {
     }
 }
 
-/// Binds every host of `cfg`. Refuses unencrypted TCP unless `--tls=false` was explicit.
+/// Binds every host of `cfg`. Refuses unencrypted TCP unless `--tls=false` was explicit. All
+/// hosts are checked before any is bound, and a failure part-way removes the sockets already
+/// created, so a refused start leaves nothing behind.
 pub async fn bind_all(cfg: &DaemonConfig) -> anyhow::Result<(Vec<Bound>, Vec<String>)> {
-    let mut bound = Vec::new();
-    let mut warnings = Vec::new();
+    let hosts = cfg.hosts.iter().map(|h| parse_host(h)).collect::<anyhow::Result<Vec<_>>>()?;
     let tls = if cfg.tls_enabled() { Some(tls_acceptor(cfg)?) } else { None };
-    for h in &cfg.hosts {
-        match parse_host(h)? {
-            Host::Unix(path) => bound.push(bind_unix(&path)?),
-            Host::Tcp(addr) => {
-                if tls.is_none() {
-                    if cfg.tls != Some(false) && cfg.tlsverify != Some(false) {
-                        bail!(
-                            "refusing to listen on tcp://{addr} without TLS: access to the API is equivalent to root access on the host. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or pass --tls=false to accept the risk explicitly"
-                        );
-                    }
-                    let w = format!(
-                        "WARNING: API is accessible on http://{addr} without encryption.\n         Access to the remote API is equivalent to root access on the host. Refer\n         to the 'Docker daemon attack surface' section in the documentation for\n         more information: https://docs.docker.com/go/attack-surface/"
+    let mut warnings = Vec::new();
+    for h in &hosts {
+        if let Host::Tcp(addr) = h {
+            if tls.is_none() {
+                if cfg.tls != Some(false) && cfg.tlsverify != Some(false) {
+                    bail!(
+                        "refusing to listen on tcp://{addr} without TLS: access to the API is equivalent to root access on the host. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or pass --tls=false to accept the risk explicitly"
                     );
-                    tracing::warn!("{w}");
-                    warnings.push(w);
                 }
-                let listener = tokio::net::TcpListener::bind(&addr)
+                let w = format!(
+                    "WARNING: API is accessible on http://{addr} without encryption.\n         Access to the remote API is equivalent to root access on the host. Refer\n         to the 'Docker daemon attack surface' section in the documentation for\n         more information: https://docs.docker.com/go/attack-surface/"
+                );
+                tracing::warn!("{w}");
+                warnings.push(w);
+            }
+        }
+    }
+    let mut bound = Vec::new();
+    let result = bind_each(&hosts, tls, &mut bound).await;
+    if let Err(e) = result {
+        for b in &bound {
+            if let Bound::Unix { path, owned: true, .. } = b {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        return Err(e);
+    }
+    Ok((bound, warnings))
+}
+
+async fn bind_each(
+    hosts: &[Host],
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    bound: &mut Vec<Bound>,
+) -> anyhow::Result<()> {
+    for h in hosts {
+        match h {
+            Host::Unix(path) => bound.push(bind_unix(path)?),
+            Host::Tcp(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("failed to listen on tcp://{addr}"))?;
                 let addr = listener.local_addr()?;
                 bound.push(Bound::Tcp { listener, addr, tls: tls.clone() });
             }
-            Host::Fd(which) => bound.extend(take_systemd_fds(which, tls.clone())?),
+            Host::Fd(which) => bound.extend(take_systemd_fds(*which, tls.clone())?),
         }
     }
-    Ok((bound, warnings))
+    Ok(())
 }
 
 /// Binds a unix socket at `path`: a socket file left by a killed daemon is removed, but one that
@@ -133,7 +157,8 @@ fn bind_unix(path: &Path) -> anyhow::Result<Bound> {
         }
         std::fs::remove_file(path).with_context(|| format!("removing stale socket {}", path.display()))?;
     }
-    let listener = tokio::net::UnixListener::bind(path).with_context(|| format!("failed to listen on {}", path.display()))?;
+    let listener =
+        tokio::net::UnixListener::bind(path).with_context(|| format!("failed to listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     if let Some(gid) = group_id("docker") {
         let _ = rustix::fs::chown(path, None, Some(rustix::fs::Gid::from_raw(gid)));
@@ -195,7 +220,8 @@ pub fn tls_acceptor(cfg: &DaemonConfig) -> anyhow::Result<tokio_rustls::TlsAccep
     let key = PrivateKeyDer::from_pem_file(&cfg.tlskey)
         .with_context(|| format!("could not load TLS key {}", cfg.tlskey.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder =
+        rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
     let builder = if cfg.tlsverify == Some(true) {
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_file_iter(&cfg.tlscacert)

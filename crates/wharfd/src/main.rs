@@ -78,8 +78,10 @@ fn init_logging(live: &Reloadable) -> LogHandle {
 }
 
 async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Result<()> {
-    fsutil::ensure_dir(&cfg.data_root, 0o711).with_context(|| format!("creating data root {}", cfg.data_root.display()))?;
-    fsutil::ensure_dir(&cfg.exec_root, 0o700).with_context(|| format!("creating exec root {}", cfg.exec_root.display()))?;
+    fsutil::ensure_dir(&cfg.data_root, 0o711)
+        .with_context(|| format!("creating data root {}", cfg.data_root.display()))?;
+    fsutil::ensure_dir(&cfg.exec_root, 0o700)
+        .with_context(|| format!("creating exec root {}", cfg.exec_root.display()))?;
     let _lock = lock::DataRootLock::acquire(&cfg.data_root)?;
     let _pidfile = lock::PidFile::create(&cfg.pidfile)?;
     let (listeners, warnings) = listen::bind_all(&cfg).await?;
@@ -90,7 +92,8 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
         cgroup = wired.host.cgroup.version.as_str(),
         "Daemon has completed initialization"
     );
-    let server = tokio::spawn(serve::serve(listeners, wired.service.clone(), wired.shutdown.clone(), Duration::from_secs(10)));
+    let server =
+        tokio::spawn(serve::serve(listeners, wired.service.clone(), wired.shutdown.clone(), Duration::from_secs(10)));
 
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -125,7 +128,8 @@ fn reload(cli: &CommandLine, cfg: &DaemonConfig, wired: &wiring::Wired, logs: &L
     }
     *wired.live.write().unwrap_or_else(|e| e.into_inner()) = live.clone();
     let labels = serde_json::to_string(&live.labels).unwrap_or_default();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
     wired.events.publish(
         Event::new(EventType::Daemon, "reload", wired.engine_id.clone(), now)
             .with_attr("name", wired.host.hostname.clone())

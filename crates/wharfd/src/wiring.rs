@@ -54,10 +54,8 @@ fn engine_id(data_root: &Path) -> anyhow::Result<String> {
             return Ok(id.to_string());
         }
     }
-    let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
-        .context("reading a random uuid")?
-        .trim()
-        .to_string();
+    let id =
+        std::fs::read_to_string("/proc/sys/kernel/random/uuid").context("reading a random uuid")?.trim().to_string();
     crate::fsutil::write_atomic(&path, id.as_bytes(), 0o600).with_context(|| format!("writing {}", path.display()))?;
     Ok(id)
 }

@@ -52,7 +52,8 @@ impl RawClient {
 
     /// Sends one request and reads the whole response (the server closes after it).
     pub fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> std::io::Result<HttpResponse> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nUser-Agent: wharf-it\r\n");
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\nUser-Agent: wharf-it\r\n");
         if let Some(b) = body {
             head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
         }
@@ -114,7 +115,8 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
     loop {
         let nl = data.windows(2).position(|w| w == b"\r\n").ok_or_else(|| bad("truncated chunk size"))?;
         let size_text = String::from_utf8_lossy(&data[..nl]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad("bad chunk size"))?;
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| bad("bad chunk size"))?;
         data = &data[nl + 2..];
         if size == 0 {
             return Ok(out);

@@ -177,7 +177,12 @@ impl Daemon {
     /// The wharfd command line this daemon uses.
     pub fn command(&self) -> Command {
         let mut c = Command::new(bin("wharfd"));
-        c.arg("--data-root").arg(&self.data_root).arg("--exec-root").arg(&self.exec_root).arg("--pidfile").arg(&self.pidfile);
+        c.arg("--data-root")
+            .arg(&self.data_root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("--pidfile")
+            .arg(&self.pidfile);
         if !self.opts.no_default_host {
             c.arg("-H").arg(self.host());
         }
@@ -269,7 +274,8 @@ impl Daemon {
         if self.child.is_some() {
             self.signal(rustix::process::Signal::TERM);
             let status = self.wait_exit(Duration::from_secs(20));
-            let status = status.unwrap_or_else(|| panic!("wharfd did not stop within 20s of SIGTERM; log:\n{}", self.log_text()));
+            let status = status
+                .unwrap_or_else(|| panic!("wharfd did not stop within 20s of SIGTERM; log:\n{}", self.log_text()));
             assert!(status.success(), "wharfd exited with {status} on SIGTERM; log:\n{}", self.log_text());
         }
         self.assert_clean();
@@ -315,7 +321,8 @@ impl Daemon {
         if Path::new("/sys/class/net").join(&self.slot.bridge).exists() {
             out.push(format!("link {}", self.slot.bridge));
         }
-        for (tool, args) in [("nft", &["list", "ruleset"][..]), ("iptables-save", &[][..]), ("ip6tables-save", &[][..])] {
+        for (tool, args) in [("nft", &["list", "ruleset"][..]), ("iptables-save", &[][..]), ("ip6tables-save", &[][..])]
+        {
             if let Ok(o) = Command::new(tool).args(args).output() {
                 let text = String::from_utf8_lossy(&o.stdout);
                 for l in text.lines().filter(|l| l.contains(&self.slot.bridge)) {
@@ -422,7 +429,11 @@ impl CmdResult {
 
     /// Panics unless the command failed; returns stderr.
     pub fn failed(&self) -> &str {
-        assert_ne!(self.code, 0, "{} should have failed:\nstdout: {}\nstderr: {}", self.cmdline, self.stdout, self.stderr);
+        assert_ne!(
+            self.code, 0,
+            "{} should have failed:\nstdout: {}\nstderr: {}",
+            self.cmdline, self.stdout, self.stderr
+        );
         &self.stderr
     }
 }

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 
 /// Paths of one identity's files.
@@ -56,10 +57,13 @@ impl Pki {
             .signed_by(&server_key, &ca)
             .expect("server cert");
         let client_key = KeyPair::generate().expect("key");
-        let client = leaf(vec![], "client", ExtendedKeyUsagePurpose::ClientAuth).signed_by(&client_key, &ca).expect("client cert");
+        let client = leaf(vec![], "client", ExtendedKeyUsagePurpose::ClientAuth)
+            .signed_by(&client_key, &ca)
+            .expect("client cert");
         let stranger_key = KeyPair::generate().expect("key");
-        let stranger =
-            leaf(vec![], "stranger", ExtendedKeyUsagePurpose::ClientAuth).signed_by(&stranger_key, &other).expect("stranger cert");
+        let stranger = leaf(vec![], "stranger", ExtendedKeyUsagePurpose::ClientAuth)
+            .signed_by(&stranger_key, &other)
+            .expect("stranger cert");
 
         Pki {
             server: TlsFiles {

@@ -29,7 +29,9 @@ impl Slot {
         let start = std::process::id() % SLOTS;
         for k in 0..SLOTS {
             let index = (start + k) % SLOTS;
-            let Ok(file) = File::options().create(true).truncate(false).write(true).open(dir.join(format!("slot-{index}"))) else {
+            let Ok(file) =
+                File::options().create(true).truncate(false).write(true).open(dir.join(format!("slot-{index}")))
+            else {
                 continue;
             };
             if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_ok() {

@@ -167,7 +167,17 @@ fn events_replay_history_with_since_until_and_filters() {
     assert_eq!((r.status, r.text()), (200, String::new()));
 
     // through the stock CLI, with its own flags
-    let out = d.docker(&["events", "--since", &format!("{t0:.3}"), "--until", &format!("{t1:.3}"), "--filter", "type=daemon", "--format", "{{.Action}}"]);
+    let out = d.docker(&[
+        "events",
+        "--since",
+        &format!("{t0:.3}"),
+        "--until",
+        &format!("{t1:.3}"),
+        "--filter",
+        "type=daemon",
+        "--format",
+        "{{.Action}}",
+    ]);
     assert_eq!(out.ok().lines().collect::<Vec<_>>(), vec!["reload", "reload"]);
 
     let r = d.api("GET", "/events?filters=%7B%22colour%22%3A%5B%22red%22%5D%7D", None).unwrap();
@@ -191,7 +201,8 @@ fn a_live_event_stream_sees_new_events_and_ends_at_until() {
     let started = std::time::Instant::now();
     let r = reader.join().unwrap();
     assert!(started.elapsed() < Duration::from_secs(10), "the stream must end at until");
-    let lines: Vec<&str> = r.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| std::str::from_utf8(l).unwrap()).collect();
+    let lines: Vec<&str> =
+        r.body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| std::str::from_utf8(l).unwrap()).collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("\"Action\":\"reload\""));
     d.stop();

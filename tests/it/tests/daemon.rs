@@ -66,11 +66,17 @@ fn a_socket_served_by_another_daemon_is_not_stolen() {
 
 #[test]
 fn a_flag_also_set_in_daemon_json_is_an_error() {
-    let d = Daemon::prepare(DaemonOpts { config_json: Some(r#"{"debug": false, "labels": ["a=b"]}"#.into()), ..Default::default() });
+    let d = Daemon::prepare(DaemonOpts {
+        config_json: Some(r#"{"debug": false, "labels": ["a=b"]}"#.into()),
+        ..Default::default()
+    });
     let mut cmd = d.command();
     cmd.args(["-D", "--label", "c=d"]);
     let err = CmdResult::run(cmd).failed().to_string();
-    assert!(err.contains("the following directives are specified both as a flag and in the configuration file"), "{err}");
+    assert!(
+        err.contains("the following directives are specified both as a flag and in the configuration file"),
+        "{err}"
+    );
     assert!(err.contains("debug: (from flag: true, from file: false)"), "{err}");
     assert!(err.contains("labels: (from flag: [c=d], from file: [a=b])"), "{err}");
     d.assert_clean();
@@ -102,7 +108,8 @@ fn daemon_json_settings_apply() {
 
 #[test]
 fn sighup_reloads_labels_and_debug_and_survives_a_broken_file() {
-    let mut d = Daemon::start_with(DaemonOpts { config_json: Some(r#"{"labels": ["v=1"]}"#.into()), ..Default::default() });
+    let mut d =
+        Daemon::start_with(DaemonOpts { config_json: Some(r#"{"labels": ["v=1"]}"#.into()), ..Default::default() });
     assert_eq!(d.get_json("/info")["Debug"], false);
     std::fs::write(d.config_file(), r#"{"labels": ["v=2"], "debug": true}"#).unwrap();
     d.signal(Signal::HUP);
@@ -133,7 +140,13 @@ fn tcp_without_tls_is_refused_unless_explicitly_accepted() {
     let r = wharf_it::RawClient::Tcp(format!("127.0.0.1:{port}")).request("GET", "/version", None).unwrap();
     assert_eq!(r.status, 200);
     let mut c = std::process::Command::new(wharf_it::docker_cli());
-    c.args(["--config"]).arg(&d.client_config).args(["-H", &format!("tcp://127.0.0.1:{port}"), "info", "--format", "{{json .Warnings}}"]);
+    c.args(["--config"]).arg(&d.client_config).args([
+        "-H",
+        &format!("tcp://127.0.0.1:{port}"),
+        "info",
+        "--format",
+        "{{json .Warnings}}",
+    ]);
     let warnings = CmdResult::run(c);
     assert!(warnings.ok().contains("without encryption"), "{}", warnings.stdout);
     d.stop();

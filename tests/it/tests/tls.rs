@@ -40,7 +40,8 @@ fn mutual_tls_admits_only_clients_of_the_ca() {
     let none = docker_tls(&d, dir.path(), port, None, &["version", "--format", "{{.Server.APIVersion}}"]);
     let err = none.failed().to_lowercase();
     assert!(err.contains("certificate") || err.contains("tls"), "{err}");
-    let stranger = docker_tls(&d, dir.path(), port, Some(&pki.stranger), &["version", "--format", "{{.Server.APIVersion}}"]);
+    let stranger =
+        docker_tls(&d, dir.path(), port, Some(&pki.stranger), &["version", "--format", "{{.Server.APIVersion}}"]);
     let err = stranger.failed().to_lowercase();
     assert!(err.contains("certificate") || err.contains("tls"), "{err}");
     let plain = wharf_it::RawClient::Tcp(format!("127.0.0.1:{port}")).request("GET", "/_ping", None);
