@@ -78,6 +78,11 @@ fn init_logging(live: &Reloadable) -> LogHandle {
 }
 
 async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Result<()> {
+    // Handlers first: a signal that arrives once the API answers must never find the default
+    // disposition (which would kill the daemon without cleanup).
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     fsutil::ensure_dir(&cfg.data_root, 0o711)
         .with_context(|| format!("creating data root {}", cfg.data_root.display()))?;
     fsutil::ensure_dir(&cfg.exec_root, 0o700)
@@ -95,9 +100,6 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
     let server =
         tokio::spawn(serve::serve(listeners, wired.service.clone(), wired.shutdown.clone(), Duration::from_secs(10)));
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("Processing signal 'terminated'"); break }
