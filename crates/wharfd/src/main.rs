@@ -85,7 +85,7 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
     let mut hup = signal(SignalKind::hangup())?;
     fsutil::ensure_dir(&cfg.data_root, 0o711)
         .with_context(|| format!("creating data root {}", cfg.data_root.display()))?;
-    fsutil::ensure_dir(&cfg.exec_root, 0o700)
+    fsutil::ensure_dir(&cfg.exec_root, 0o711)
         .with_context(|| format!("creating exec root {}", cfg.exec_root.display()))?;
     let _lock = lock::DataRootLock::acquire(&cfg.data_root)?;
     let _pidfile = lock::PidFile::create(&cfg.pidfile)?;
