@@ -3,12 +3,16 @@
 //!
 //! Invariant: no I/O, no async, no HTTP. Every other crate may depend on this one.
 
+mod digest;
 mod error;
 mod event;
 mod filters;
+mod mount;
 mod time;
 
+pub use digest::{Algorithm, Digest, DigestError, Digester};
 pub use error::{Classify, ErrorKind};
 pub use event::{Event, EventType, Scope};
 pub use filters::{FilterError, Filters};
+pub use mount::Mount;
 pub use time::{format_rfc3339_nanos, parse_timestamp, TimeError, Timestamp};
