@@ -37,6 +37,8 @@ const LAYERS: &[(&str, u8)] = &[
 
 /// Same-layer edges that are allowed.
 const SAME_LAYER_OK: &[(&str, &str)] = &[
+    ("wharf-fs", "wharf-types"),
+    ("wharf-api", "wharf-types"),
     ("wharf-registry", "wharf-image"),
     ("wharf-build", "wharf-image"),
     ("wharf-shim", "wharf-runtime"),

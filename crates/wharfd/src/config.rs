@@ -65,6 +65,9 @@ pub struct Flags {
     /// Path to TLS key file (default "~/.docker/key.pem")
     #[arg(long = "tlskey", value_name = "string")]
     pub tlskey: Option<PathBuf>,
+    /// Storage driver to use ("overlay2" or "vfs"; default: the one already in the data root, else overlay2 where it works)
+    #[arg(short = 's', long = "storage-driver", value_name = "string")]
+    pub storage_driver: Option<String>,
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "list")]
     pub labels: Vec<String>,
@@ -92,6 +95,7 @@ pub struct FileConfig {
     tlscert: Option<PathBuf>,
     tlskey: Option<PathBuf>,
     labels: Option<Vec<String>>,
+    storage_driver: Option<String>,
 }
 
 /// Keys `daemon.json` may hold, each paired with the flag id that sets the same directive.
@@ -108,6 +112,7 @@ const KEYS: &[(&str, &str)] = &[
     ("tlscert", "tlscert"),
     ("tlskey", "tlskey"),
     ("labels", "labels"),
+    ("storage-driver", "storage_driver"),
 ];
 
 /// The settings that SIGHUP can change.
@@ -144,6 +149,8 @@ pub struct DaemonConfig {
     pub tlscert: PathBuf,
     /// Server key.
     pub tlskey: PathBuf,
+    /// `--storage-driver`, when chosen.
+    pub storage_driver: Option<String>,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -219,7 +226,8 @@ impl CommandLine {
         let (file, keys) = if path.exists() { read_file_config(path)? } else { Default::default() };
         let next = self.merge(file, &keys, current.config_file.clone())?;
         let mut ignored = Vec::new();
-        let cmp: [(&'static str, bool); 7] = [
+        let cmp: [(&'static str, bool); 8] = [
+            ("storage-driver", next.storage_driver != current.storage_driver),
             ("hosts", next.hosts != current.hosts),
             ("data-root", next.data_root != current.data_root),
             ("exec-root", next.exec_root != current.exec_root),
@@ -306,6 +314,7 @@ impl CommandLine {
             tlscacert: tls_path(&f.tlscacert, file.tlscacert, "ca.pem"),
             tlscert: tls_path(&f.tlscert, file.tlscert, "cert.pem"),
             tlskey: tls_path(&f.tlskey, file.tlskey, "key.pem"),
+            storage_driver: f.storage_driver.clone().or(file.storage_driver),
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {
@@ -371,6 +380,7 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "tlscert" => path(&f.tlscert),
         "tlskey" => path(&f.tlskey),
         "labels" => go_list(&f.labels),
+        "storage_driver" => f.storage_driver.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -391,6 +401,7 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "tlscert" => path(&c.tlscert),
         "tlskey" => path(&c.tlskey),
         "labels" => go_list(c.labels.as_deref().unwrap_or_default()),
+        "storage-driver" => c.storage_driver.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }

@@ -84,32 +84,37 @@ impl Bound {
     }
 }
 
-/// Binds every host of `cfg`. Refuses unencrypted TCP unless `--tls=false` was explicit. All
-/// hosts are checked before any is bound, and a failure part-way removes the sockets already
-/// created, so a refused start leaves nothing behind.
-pub async fn bind_all(cfg: &DaemonConfig) -> anyhow::Result<(Vec<Bound>, Vec<String>)> {
-    let hosts = cfg.hosts.iter().map(|h| parse_host(h)).collect::<anyhow::Result<Vec<_>>>()?;
-    let tls = if cfg.tls_enabled() { Some(tls_acceptor(cfg)?) } else { None };
+/// Checks the hosts of `cfg` before anything is bound: unencrypted TCP is refused unless
+/// `--tls=false` was explicit, and then announced. Returns the warnings for `docker info`.
+pub fn check(cfg: &DaemonConfig) -> anyhow::Result<Vec<String>> {
     let mut warnings = Vec::new();
-    for h in &hosts {
-        if let Host::Tcp(addr) = h {
-            if tls.is_none() {
-                if cfg.tls != Some(false) && cfg.tlsverify != Some(false) {
-                    bail!(
-                        "refusing to listen on tcp://{addr} without TLS: access to the API is equivalent to root access on the host. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or pass --tls=false to accept the risk explicitly"
-                    );
-                }
-                let w = format!(
-                    "WARNING: API is accessible on http://{addr} without encryption.\n         Access to the remote API is equivalent to root access on the host. Refer\n         to the 'Docker daemon attack surface' section in the documentation for\n         more information: https://docs.docker.com/go/attack-surface/"
-                );
-                tracing::warn!("{w}");
-                warnings.push(w);
+    for h in &cfg.hosts {
+        if let Host::Tcp(addr) = parse_host(h)? {
+            if cfg.tls_enabled() {
+                continue;
             }
+            if cfg.tls != Some(false) && cfg.tlsverify != Some(false) {
+                bail!(
+                    "refusing to listen on tcp://{addr} without TLS: access to the API is equivalent to root access on the host. Use --tlsverify with --tlscacert, --tlscert and --tlskey, or pass --tls=false to accept the risk explicitly"
+                );
+            }
+            let w = format!(
+                "WARNING: API is accessible on http://{addr} without encryption.\n         Access to the remote API is equivalent to root access on the host. Refer\n         to the 'Docker daemon attack surface' section in the documentation for\n         more information: https://docs.docker.com/go/attack-surface/"
+            );
+            tracing::warn!("{w}");
+            warnings.push(w);
         }
     }
+    Ok(warnings)
+}
+
+/// Binds every host of `cfg` (after [`check`]). A failure part-way removes the sockets already
+/// created, so a refused start leaves nothing behind.
+pub async fn bind_all(cfg: &DaemonConfig) -> anyhow::Result<Vec<Bound>> {
+    let hosts = cfg.hosts.iter().map(|h| parse_host(h)).collect::<anyhow::Result<Vec<_>>>()?;
+    let tls = if cfg.tls_enabled() { Some(tls_acceptor(cfg)?) } else { None };
     let mut bound = Vec::new();
-    let result = bind_each(&hosts, tls, &mut bound).await;
-    if let Err(e) = result {
+    if let Err(e) = bind_each(&hosts, tls, &mut bound).await {
         for b in &bound {
             if let Bound::Unix { path, owned: true, .. } = b {
                 let _ = std::fs::remove_file(path);
@@ -117,7 +122,7 @@ pub async fn bind_all(cfg: &DaemonConfig) -> anyhow::Result<(Vec<Bound>, Vec<Str
         }
         return Err(e);
     }
-    Ok((bound, warnings))
+    Ok(bound)
 }
 
 async fn bind_each(

@@ -67,7 +67,7 @@ impl PidFile {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        crate::fsutil::write_atomic(path, format!("{}\n", std::process::id()).as_bytes(), 0o644)
+        wharf_fs::write_atomic(path, format!("{}\n", std::process::id()).as_bytes(), 0o644)
             .with_context(|| format!("writing pid file {}", path.display()))?;
         Ok(PidFile { path: path.to_path_buf() })
     }

@@ -89,8 +89,10 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
         .with_context(|| format!("creating exec root {}", cfg.exec_root.display()))?;
     let _lock = lock::DataRootLock::acquire(&cfg.data_root)?;
     let _pidfile = lock::PidFile::create(&cfg.pidfile)?;
-    let (listeners, warnings) = listen::bind_all(&cfg).await?;
+    // Everything that can refuse the configuration runs before a socket exists.
+    let warnings = listen::check(&cfg)?;
     let wired = wiring::wire(&cfg, warnings)?;
+    let listeners = listen::bind_all(&cfg).await?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         data_root = %cfg.data_root.display(),

@@ -39,7 +39,11 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
     let events = Arc::new(EventBus::new());
     let live = Arc::new(RwLock::new(cfg.live.clone()));
     let shutdown = CancellationToken::new();
-    let base = base_status(cfg, &host, &engine_id, warnings);
+    let driver = choose_driver(cfg)?;
+    let snapshotter = wharf_snapshot::open_driver(driver, cfg.data_root.join(driver))
+        .with_context(|| format!("error initializing storage driver {driver}"))?;
+    tracing::info!(driver = snapshotter.driver(), "storage driver ready");
+    let base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
     let system = Arc::new(SystemAdapter { host: host.clone(), base, live: live.clone(), events: events.clone() });
     let service = wharf_server::service(Backends { system, events: events.clone(), shutdown: shutdown.clone() });
     Ok(Wired { service, events, live, shutdown, engine_id, host })
@@ -56,13 +60,35 @@ fn engine_id(data_root: &Path) -> anyhow::Result<String> {
     }
     let id =
         std::fs::read_to_string("/proc/sys/kernel/random/uuid").context("reading a random uuid")?.trim().to_string();
-    crate::fsutil::write_atomic(&path, id.as_bytes(), 0o600).with_context(|| format!("writing {}", path.display()))?;
+    wharf_fs::write_atomic(&path, id.as_bytes(), 0o600).with_context(|| format!("writing {}", path.display()))?;
     Ok(id)
 }
 
-fn base_status(cfg: &DaemonConfig, host: &HostFacts, id: &str, warnings: Vec<String>) -> DaemonStatus {
+/// The storage driver: the configured one; else the one whose directory already holds state in
+/// the data root (as dockerd keeps its prior driver); else overlay2 where it works, vfs otherwise.
+fn choose_driver(cfg: &DaemonConfig) -> anyhow::Result<&'static str> {
+    if let Some(name) = &cfg.storage_driver {
+        return wharf_snapshot::DRIVERS
+            .iter()
+            .copied()
+            .find(|d| d == name)
+            .ok_or_else(|| anyhow::anyhow!("error initializing graphdriver: driver not supported: {name}"));
+    }
+    let has_state = |d: &str| std::fs::read_dir(cfg.data_root.join(d)).is_ok_and(|mut it| it.next().is_some());
+    if let Some(prior) = wharf_snapshot::DRIVERS.iter().copied().find(|d| has_state(d)) {
+        return Ok(prior);
+    }
+    Ok(wharf_snapshot::detect_driver(&cfg.data_root))
+}
+
+fn base_status(
+    cfg: &DaemonConfig,
+    host: &HostFacts,
+    id: &str,
+    storage_driver: &str,
+    warnings: Vec<String>,
+) -> DaemonStatus {
     let backing = backing_filesystem(&cfg.data_root);
-    let storage_driver = if host.overlay && backing != "overlayfs" { "overlay2" } else { "vfs" };
     let runtimes: Vec<RuntimeInfo> = ["runc", "crun"]
         .into_iter()
         .filter_map(|name| {

@@ -229,3 +229,34 @@ fn wait_for(mut cond: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn storage_driver_is_chosen_kept_and_validated() {
+    // detected on a fresh data root, then kept on restart
+    let mut d = Daemon::start();
+    let detected = d.get_json("/info")["Driver"].as_str().unwrap().to_string();
+    assert!(detected == "overlay2" || detected == "vfs", "{detected}");
+    assert!(d.data_root.join(&detected).is_dir());
+    d.stop();
+
+    let mut v = Daemon::start_with(DaemonOpts {
+        config_json: Some(r#"{"storage-driver": "vfs"}"#.into()),
+        ..Default::default()
+    });
+    assert_eq!(v.get_json("/info")["Driver"], "vfs");
+    v.stop();
+    // the prior driver is kept when none is named any more (as dockerd does)
+    std::fs::write(v.config_file(), "{}").unwrap();
+    v.spawn();
+    v.wait_ready();
+    assert_eq!(v.get_json("/info")["Driver"], "vfs");
+    v.stop();
+
+    let bad = Daemon::prepare(DaemonOpts {
+        config_json: Some(r#"{"storage-driver": "zfs-please"}"#.into()),
+        ..Default::default()
+    });
+    let err = CmdResult::run(bad.command()).failed().to_string();
+    assert!(err.contains("driver not supported: zfs-please"), "{err}");
+    bad.assert_clean();
+}
