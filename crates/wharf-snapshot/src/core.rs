@@ -401,6 +401,68 @@ fn load(layout: &Layout) -> Result<Store> {
     Ok(store)
 }
 
+/// Implements [`crate::Snapshotter`] for a driver type whose `core` field is a [`Core`]: every
+/// driver delegates the whole trait to its core and differs only in its [`Backend`].
+macro_rules! snapshotter_via_core {
+    ($ty:ty) => {
+        impl $crate::Snapshotter for $ty {
+            fn driver(&self) -> &'static str {
+                Self::DRIVER
+            }
+            fn root(&self) -> std::path::PathBuf {
+                self.core.layout().root().to_path_buf()
+            }
+            fn prepare(
+                &self,
+                key: &str,
+                parent: Option<&str>,
+                labels: $crate::Labels,
+            ) -> $crate::Result<Vec<wharf_types::Mount>> {
+                self.core.create(key, parent, labels, Kind::Active)
+            }
+            fn view(
+                &self,
+                key: &str,
+                parent: Option<&str>,
+                labels: $crate::Labels,
+            ) -> $crate::Result<Vec<wharf_types::Mount>> {
+                self.core.create(key, parent, labels, Kind::View)
+            }
+            fn mounts(&self, key: &str) -> $crate::Result<Vec<wharf_types::Mount>> {
+                self.core.mounts(key)
+            }
+            fn commit(&self, name: &str, key: &str, labels: $crate::Labels) -> $crate::Result<()> {
+                self.core.commit(name, key, labels)
+            }
+            fn remove(&self, key: &str) -> $crate::Result<()> {
+                self.core.remove(key)
+            }
+            fn stat(&self, key: &str) -> $crate::Result<$crate::Info> {
+                self.core.stat(key)
+            }
+            fn list(&self) -> $crate::Result<Vec<$crate::Info>> {
+                self.core.list()
+            }
+            fn usage(&self, key: &str) -> $crate::Result<$crate::Usage> {
+                self.core.usage(key)
+            }
+            fn upper_dir(&self, key: &str) -> $crate::Result<std::path::PathBuf> {
+                self.core.upper_dir(key)
+            }
+            fn apply_dir(&self, key: &str) -> $crate::Result<std::path::PathBuf> {
+                self.core.apply_dir(key)
+            }
+            fn whiteouts(&self) -> $crate::Whiteouts {
+                self.core.backend().whiteouts()
+            }
+            fn cleanup(&self) -> $crate::Result<()> {
+                self.core.cleanup()
+            }
+        }
+    };
+}
+pub(crate) use snapshotter_via_core;
+
 #[cfg(test)]
 mod tests {
     //! Metadata rules without the kernel: a backend that only makes directories.

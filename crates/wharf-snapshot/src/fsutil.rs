@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -17,20 +17,11 @@ use rustix::fs::{AtFlags, FileType, Mode, Timespec, Timestamps, XattrFlags, CWD}
 use crate::error::{IoContext, Result};
 use crate::snapshotter::Usage;
 
-/// Writes `bytes` to `path` atomically and durably: temp file in the same directory → fsync →
-/// rename → fsync of the directory.
+/// Writes `bytes` to `path` atomically and durably (wharf-fs: temp file → fsync → rename → fsync
+/// of the directory).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp_name = path.file_name().unwrap_or(OsStr::new("file")).to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
-    let mut f =
-        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).ctx("create", &tmp)?;
-    f.write_all(bytes).ctx("write", &tmp)?;
-    f.sync_all().ctx("fsync", &tmp)?;
-    drop(f);
-    fs::rename(&tmp, path).ctx("rename", path)?;
-    sync_dir(dir)
+    wharf_fs::write_atomic(path, bytes, 0o600)
+        .map_err(|e| crate::error::Error::io("write atomically", path, std::io::Error::other(e)))
 }
 
 /// fsyncs a directory so that entries created, renamed or removed in it are durable.

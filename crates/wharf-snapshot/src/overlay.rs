@@ -19,7 +19,7 @@ use crate::core::{Backend, Core, Layout, Snap};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::mount::{mount_all, MountGuard};
-use crate::snapshotter::{Info, Kind, Labels, Snapshotter, Usage, Whiteouts};
+use crate::snapshotter::{Kind, Whiteouts};
 
 /// The `overlay2` snapshotter.
 pub struct OverlaySnapshotter {
@@ -179,50 +179,7 @@ impl Backend for Overlay {
     }
 }
 
-impl Snapshotter for OverlaySnapshotter {
-    fn driver(&self) -> &'static str {
-        Self::DRIVER
-    }
-    fn root(&self) -> PathBuf {
-        self.core.layout().root().to_path_buf()
-    }
-    fn prepare(&self, key: &str, parent: Option<&str>, labels: Labels) -> Result<Vec<Mount>> {
-        self.core.create(key, parent, labels, Kind::Active)
-    }
-    fn view(&self, key: &str, parent: Option<&str>, labels: Labels) -> Result<Vec<Mount>> {
-        self.core.create(key, parent, labels, Kind::View)
-    }
-    fn mounts(&self, key: &str) -> Result<Vec<Mount>> {
-        self.core.mounts(key)
-    }
-    fn commit(&self, name: &str, key: &str, labels: Labels) -> Result<()> {
-        self.core.commit(name, key, labels)
-    }
-    fn remove(&self, key: &str) -> Result<()> {
-        self.core.remove(key)
-    }
-    fn stat(&self, key: &str) -> Result<Info> {
-        self.core.stat(key)
-    }
-    fn list(&self) -> Result<Vec<Info>> {
-        self.core.list()
-    }
-    fn usage(&self, key: &str) -> Result<Usage> {
-        self.core.usage(key)
-    }
-    fn upper_dir(&self, key: &str) -> Result<PathBuf> {
-        self.core.upper_dir(key)
-    }
-    fn apply_dir(&self, key: &str) -> Result<PathBuf> {
-        self.core.apply_dir(key)
-    }
-    fn whiteouts(&self) -> Whiteouts {
-        self.core.backend().whiteouts()
-    }
-    fn cleanup(&self) -> Result<()> {
-        self.core.cleanup()
-    }
-}
+crate::core::snapshotter_via_core!(OverlaySnapshotter);
 
 /// The detection mount: `lowerdir=l2:l1,upperdir=u,workdir=w` on `m`, then a write through it.
 fn probe(root: &Path) -> Result<()> {

@@ -4,14 +4,14 @@
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wharf_types::Mount;
 
 use crate::core::{Backend, Core, Layout, Snap};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
-use crate::snapshotter::{Info, Kind, Labels, Snapshotter, Usage, Whiteouts};
+use crate::snapshotter::{Kind, Whiteouts};
 
 /// The `vfs` snapshotter.
 pub struct VfsSnapshotter {
@@ -61,47 +61,4 @@ impl Backend for Vfs {
     }
 }
 
-impl Snapshotter for VfsSnapshotter {
-    fn driver(&self) -> &'static str {
-        Self::DRIVER
-    }
-    fn root(&self) -> PathBuf {
-        self.core.layout().root().to_path_buf()
-    }
-    fn prepare(&self, key: &str, parent: Option<&str>, labels: Labels) -> Result<Vec<Mount>> {
-        self.core.create(key, parent, labels, Kind::Active)
-    }
-    fn view(&self, key: &str, parent: Option<&str>, labels: Labels) -> Result<Vec<Mount>> {
-        self.core.create(key, parent, labels, Kind::View)
-    }
-    fn mounts(&self, key: &str) -> Result<Vec<Mount>> {
-        self.core.mounts(key)
-    }
-    fn commit(&self, name: &str, key: &str, labels: Labels) -> Result<()> {
-        self.core.commit(name, key, labels)
-    }
-    fn remove(&self, key: &str) -> Result<()> {
-        self.core.remove(key)
-    }
-    fn stat(&self, key: &str) -> Result<Info> {
-        self.core.stat(key)
-    }
-    fn list(&self) -> Result<Vec<Info>> {
-        self.core.list()
-    }
-    fn usage(&self, key: &str) -> Result<Usage> {
-        self.core.usage(key)
-    }
-    fn upper_dir(&self, key: &str) -> Result<PathBuf> {
-        self.core.upper_dir(key)
-    }
-    fn apply_dir(&self, key: &str) -> Result<PathBuf> {
-        self.core.apply_dir(key)
-    }
-    fn whiteouts(&self) -> Whiteouts {
-        self.core.backend().whiteouts()
-    }
-    fn cleanup(&self) -> Result<()> {
-        self.core.cleanup()
-    }
-}
+crate::core::snapshotter_via_core!(VfsSnapshotter);
