@@ -15,4 +15,4 @@ pub use error::{Classify, ErrorKind};
 pub use event::{Event, EventType, Scope};
 pub use filters::{FilterError, Filters};
 pub use mount::Mount;
-pub use time::{format_rfc3339_nanos, parse_timestamp, TimeError, Timestamp};
+pub use time::{format_rfc3339_nanos, parse_go_duration, parse_timestamp, TimeError, Timestamp};

@@ -54,7 +54,7 @@ fn parse_unix(v: &str) -> Option<Timestamp> {
 }
 
 /// Go's `time.ParseDuration`: `1h30m`, `10s`, `1.5h`, `300ms`; returns nanoseconds.
-fn parse_go_duration(v: &str) -> Option<i64> {
+pub fn parse_go_duration(v: &str) -> Option<i64> {
     let (neg, mut rest) = match v.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, v.strip_prefix('+').unwrap_or(v)),

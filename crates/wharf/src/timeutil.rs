@@ -4,6 +4,7 @@
 //! timestamps pass through unchanged.
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
+pub(crate) use wharf_types::parse_go_duration;
 
 /// Converts a `--since`/`--until` value into the unix timestamp string the API expects.
 /// `now` is the reference for durations and the local zone for zone-less values.
@@ -92,48 +93,6 @@ fn parse_unix_timestamp(v: &str) -> bool {
         None => (v, None),
     };
     s.parse::<i64>().is_ok() && n.is_none_or(|n| n.parse::<i64>().is_ok())
-}
-
-/// Go's `time.ParseDuration`, in nanoseconds.
-pub(crate) fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let num = &rest[..num_end];
-        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return None;
-        }
-        rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = &rest[..unit_end];
-        rest = &rest[unit_end..];
-        let scale: f64 = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += num.parse::<f64>().ok()? * scale;
-    }
-    if total > i64::MAX as f64 {
-        return None;
-    }
-    let n = total as i64;
-    Some(if neg { -n } else { n })
 }
 
 /// The current time in the local zone.
