@@ -11,6 +11,7 @@
 //! from `$WHARFD_BIN` / `$WHARF_BIN`.
 
 mod http;
+pub mod images;
 mod pki;
 mod slot;
 
