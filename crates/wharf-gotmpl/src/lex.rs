@@ -519,33 +519,28 @@ impl Lexer<'_> {
     }
 
     fn lex_char(&mut self) -> State {
-        loop {
-            match self.advance() {
-                Some('\\') => match self.advance() {
-                    None | Some('\n') => return self.errorf("unterminated character constant".into()),
-                    Some(_) => {}
-                },
-                None | Some('\n') => return self.errorf("unterminated character constant".into()),
-                Some('\'') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(Tok::CharConstant)
+        self.lex_escaped('\'', Tok::CharConstant, "unterminated character constant")
     }
 
     fn lex_quote(&mut self) -> State {
+        self.lex_escaped('"', Tok::String, "unterminated quoted string")
+    }
+
+    /// A `"…"` string or `'…'` character constant: backslash escapes, ends at `close`, and may
+    /// not run past the end of the line.
+    fn lex_escaped(&mut self, close: char, tok: Tok, unterminated: &str) -> State {
         loop {
             match self.advance() {
                 Some('\\') => match self.advance() {
-                    None | Some('\n') => return self.errorf("unterminated quoted string".into()),
+                    None | Some('\n') => return self.errorf(unterminated.into()),
                     Some(_) => {}
                 },
-                None | Some('\n') => return self.errorf("unterminated quoted string".into()),
-                Some('"') => break,
+                None | Some('\n') => return self.errorf(unterminated.into()),
+                Some(c) if c == close => break,
                 Some(_) => {}
             }
         }
-        self.emit(Tok::String)
+        self.emit(tok)
     }
 
     fn lex_raw_quote(&mut self) -> State {
