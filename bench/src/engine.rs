@@ -232,16 +232,7 @@ impl Engine for Wharf {
         let bin = self.bin.clone().ok_or("wharfd missing")?;
         let sock = self.socket();
         let mut cmd = Command::new(bin);
-        cmd.arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .arg("--data-root")
-            .arg(self.dir.join("data"))
-            .arg("--exec-root")
-            .arg(self.dir.join("exec"))
-            .arg("--pidfile")
-            .arg(self.dir.join("wharfd.pid"))
-            .arg("--config-file")
-            .arg(self.dir.join("daemon.json"));
+        dockerd_style_args(&mut cmd, &sock, &self.dir, "wharfd.pid");
         self.d.launch(&mut cmd, Ready::Ping(&sock), None, &self.k)
     }
     fn stop(&mut self) -> Result<Duration, String> {
@@ -356,18 +347,8 @@ impl Engine for Docker {
         let t0 = if cold { t0 } else { Instant::now() };
         let sock = self.socket();
         let mut cmd = Command::new(self.dockerd.as_ref().ok_or("dockerd missing")?);
-        cmd.arg("--config-file")
-            .arg(self.dir.join("daemon.json"))
-            .arg("-H")
-            .arg(format!("unix://{}", sock.display()))
-            .arg("--data-root")
-            .arg(self.dir.join("data"))
-            .arg("--exec-root")
-            .arg(self.dir.join("exec"))
-            .arg("--pidfile")
-            .arg(self.dir.join("dockerd.pid"))
-            .arg("--containerd")
-            .arg(self.ctrd_sock());
+        dockerd_style_args(&mut cmd, &sock, &self.dir, "dockerd.pid");
+        cmd.arg("--containerd").arg(self.ctrd_sock());
         if !self.k.docker_bridge {
             cmd.args(NO_NET);
         }
@@ -472,4 +453,19 @@ impl Engine for Podman {
     fn components(&self) -> Vec<(&'static str, u32)> {
         self.d.running().map(|p| vec![("podman", p)]).unwrap_or_default()
     }
+}
+
+/// The private paths wharfd and dockerd both take under the same flag names: socket, data root,
+/// exec root, PID file and configuration file, all under the engine's work directory `dir`.
+fn dockerd_style_args(cmd: &mut Command, sock: &Path, dir: &Path, pidfile: &str) {
+    cmd.arg("--config-file")
+        .arg(dir.join("daemon.json"))
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join(pidfile));
 }
