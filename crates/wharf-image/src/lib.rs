@@ -21,6 +21,7 @@ mod digest;
 mod error;
 pub mod model;
 pub mod reference;
+pub mod store;
 
 /// The digest type used across this crate (oci-spec's, as carried by descriptors).
 pub use oci_spec::image::Digest;

@@ -13,6 +13,7 @@
 
 pub mod error;
 mod events;
+mod images;
 mod system;
 pub mod version;
 
@@ -22,6 +23,7 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
+pub use images::{ByteStream, ImageBackend, ProgressStream};
 pub use system::{DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
 pub use wharf_api::{ApiVersion, CURRENT_API_VERSION, MIN_API_VERSION};
 
@@ -30,6 +32,8 @@ pub use wharf_api::{ApiVersion, CURRENT_API_VERSION, MIN_API_VERSION};
 pub struct Backends {
     /// `/_ping`, `/version`, `/info`.
     pub system: Arc<dyn SystemBackend>,
+    /// `/images/…` and the images part of `/system/df`.
+    pub images: Arc<dyn ImageBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -39,9 +43,10 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, events, shutdown } = backends;
+    let Backends { system, images, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
+        .merge(images::routes(images))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

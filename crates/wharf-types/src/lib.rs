@@ -8,6 +8,7 @@ mod error;
 mod event;
 mod filters;
 mod mount;
+mod progress;
 mod time;
 
 pub use digest::{Algorithm, Digest, DigestError, Digester};
@@ -15,4 +16,5 @@ pub use error::{Classify, ErrorKind};
 pub use event::{Event, EventType, Scope};
 pub use filters::{FilterError, Filters};
 pub use mount::Mount;
+pub use progress::Progress;
 pub use time::{format_rfc3339_nanos, parse_go_duration, parse_timestamp, TimeError, Timestamp};

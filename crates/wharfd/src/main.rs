@@ -4,6 +4,7 @@
 
 mod config;
 mod fsutil;
+mod images;
 mod listen;
 mod lock;
 mod serve;

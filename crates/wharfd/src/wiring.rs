@@ -45,7 +45,9 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
     tracing::info!(driver = snapshotter.driver(), "storage driver ready");
     let base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
     let system = Arc::new(SystemAdapter { host: host.clone(), base, live: live.clone(), events: events.clone() });
-    let service = wharf_server::service(Backends { system, events: events.clone(), shutdown: shutdown.clone() });
+    let images = crate::images::placeholder();
+    let service =
+        wharf_server::service(Backends { system, images, events: events.clone(), shutdown: shutdown.clone() });
     Ok(Wired { service, events, live, shutdown, engine_id, host })
 }
 

@@ -75,12 +75,21 @@ impl RawClient {
 }
 
 fn exchange<S: Read + Write>(s: &mut S, head: &[u8], body: Option<&[u8]>) -> std::io::Result<Vec<u8>> {
-    s.write_all(head)?;
-    if let Some(b) = body {
-        s.write_all(b)?;
+    // One write for head and body; a server may answer (an error, say) and close without reading
+    // the body, so a broken pipe while writing still leaves a response to read — as curl does.
+    let mut msg = head.to_vec();
+    msg.extend_from_slice(body.unwrap_or_default());
+    match s.write_all(&msg) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe || e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => other?,
     }
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    match s.read_to_end(&mut raw) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset && !raw.is_empty() => {}
+        other => {
+            other?;
+        }
+    }
     Ok(raw)
 }
 
