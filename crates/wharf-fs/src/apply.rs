@@ -123,6 +123,9 @@ pub struct ApplyStats {
     pub entries: u64,
     /// Size of the uncompressed tar stream.
     pub bytes: u64,
+    /// Bytes of regular-file content written (hard links not counted twice): the layer's size
+    /// as `docker images` reports it.
+    pub content_bytes: u64,
     /// `sha256:<hex>` of the uncompressed tar stream: the layer's diff id.
     pub diff_id: String,
     /// Members not applied (see the module docs).
@@ -303,6 +306,7 @@ impl Applier<'_> {
                 if copied != m.size {
                     return Err(FsError::Malformed { entry: self.stats.entries - 1, reason: "short file data".into() });
                 }
+                self.stats.content_bytes += copied;
                 let fd = OwnedFd::from(file);
                 rfs::fchown(&fd, Some(rfs::Uid::from_raw(uid)), Some(rfs::Gid::from_raw(gid))).map_err(io("chown"))?;
                 rfs::fchmod(&fd, Mode::from_raw_mode(m.mode)).map_err(io("chmod"))?;

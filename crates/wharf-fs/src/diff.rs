@@ -88,8 +88,8 @@ pub fn diff_layer(source: DiffSource<'_>, out: impl Write, opts: &DiffOptions) -
     drop((ufd, lfd));
     d.write_plan(upper)?;
     let skipped = d.skipped;
-    let (entries, bytes, diff_id) = d.w.finish()?;
-    Ok(ApplyStats { entries, bytes, diff_id, skipped, xattrs_skipped: 0 })
+    let (entries, bytes, diff_id, content_bytes) = d.w.finish()?;
+    Ok(ApplyStats { entries, bytes, diff_id, skipped, xattrs_skipped: 0, content_bytes })
 }
 
 /// One planned member of the output.

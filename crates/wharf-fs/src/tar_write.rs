@@ -16,6 +16,7 @@ const USTAR_SIZE_MAX: u64 = 0o77777777777;
 pub(crate) struct TarWriter<W: Write> {
     out: HashWriter<W>,
     entries: u64,
+    content: u64,
 }
 
 fn werr(e: io::Error) -> FsError {
@@ -24,7 +25,7 @@ fn werr(e: io::Error) -> FsError {
 
 impl<W: Write> TarWriter<W> {
     pub(crate) fn new(out: W) -> Self {
-        TarWriter { out: HashWriter::new(out), entries: 0 }
+        TarWriter { out: HashWriter::new(out), entries: 0, content: 0 }
     }
 
     /// Appends a member; a regular file's `m.size` bytes are copied from `data`.
@@ -52,6 +53,7 @@ impl<W: Write> TarWriter<W> {
         if m.kind == EntryKind::Regular && m.size > 0 {
             let data = data.ok_or_else(|| FsError::Changed { path: shown.to_path_buf() })?;
             let copied = io::copy(&mut data.take(m.size), &mut self.out).map_err(|e| FsError::io("read", shown, e))?;
+            self.content += copied;
             if copied != m.size {
                 return Err(FsError::Changed { path: shown.to_path_buf() });
             }
@@ -67,10 +69,11 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// Writes the end-of-archive marker; returns (members, bytes, `sha256:<hex>`).
-    pub(crate) fn finish(mut self) -> Result<(u64, u64, String)> {
+    /// Ends the archive: (entries, bytes, diff id, regular-file content bytes).
+    pub(crate) fn finish(mut self) -> Result<(u64, u64, String, u64)> {
         self.out.write_all(&[0u8; 1024]).map_err(werr)?;
         let (bytes, digest) = self.out.finish().map_err(werr)?;
-        Ok((self.entries, bytes, digest))
+        Ok((self.entries, bytes, digest, self.content))
     }
 }
 

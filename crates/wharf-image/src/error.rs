@@ -62,6 +62,14 @@ pub enum ImageError {
     #[error("blob not found: {0}")]
     BlobNotFound(Digest),
 
+    /// No image answers to this name or ID (Docker's message: `No such image: busybox:latest`).
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+
+    /// The operation conflicts with the image's state (Docker's `conflict: unable to delete …`).
+    #[error("{0}")]
+    Conflict(String),
+
     /// A failure of the storage adapter behind a sink or source, with the kind it chose.
     #[error("{message}")]
     Backend {
@@ -106,6 +114,11 @@ impl ImageError {
     ) -> Self {
         Self::Backend { kind, message: message.into(), source }
     }
+
+    /// Wraps a storage error (content store, snapshotter, file system) keeping its kind.
+    pub fn storage<E: Classify + std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        Self::Backend { kind: e.kind(), message: e.to_string(), source: Some(Box::new(e)) }
+    }
 }
 
 impl Classify for ImageError {
@@ -117,9 +130,16 @@ impl Classify for ImageError {
             | Self::UnsupportedMediaType(_)
             | Self::InvalidArchive(_)
             | Self::DigestMismatch { .. } => ErrorKind::InvalidArgument,
-            Self::NoMatchingManifest { .. } | Self::BlobNotFound(_) => ErrorKind::NotFound,
+            Self::NoMatchingManifest { .. } | Self::BlobNotFound(_) | Self::NoSuchImage(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
             Self::Backend { kind, .. } => *kind,
             Self::Io { .. } => ErrorKind::Internal,
         }
+    }
+}
+
+impl From<wharf_store::StoreError> for ImageError {
+    fn from(e: wharf_store::StoreError) -> Self {
+        Self::storage(e)
     }
 }

@@ -1,53 +1,184 @@
-//! `ImageBackend` over the image store (placeholder while the store lands).
+//! `ImageBackend` over the image store: each call runs the blocking store on tokio's blocking
+//! pool; request bodies become blocking readers ([`SyncIoBridge`]), progress and archives come
+//! back through bounded channels, so a slow client slows the work instead of buffering it.
 
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
 use wharf_image::model::HistoryEntry;
-use wharf_image::store::{DeleteItem, ImageInfo, ImportOptions, ListOptions, PruneReport};
+use wharf_image::store::{DeleteItem, ImageInfo, ImageStore, ImportOptions, ListOptions, PruneReport};
+use wharf_image::ImageError;
 use wharf_server::{ApiError, ByteStream, ImageBackend, ProgressStream};
-use wharf_types::{ErrorKind, Filters};
+use wharf_types::{ErrorKind, Filters, Progress};
 
-pub(crate) fn placeholder() -> Arc<dyn ImageBackend> {
-    Arc::new(Placeholder)
+/// The adapter.
+pub(crate) struct ImageAdapter {
+    store: Arc<ImageStore>,
 }
 
-struct Placeholder;
+impl ImageAdapter {
+    pub(crate) fn new(store: Arc<ImageStore>) -> Arc<Self> {
+        Arc::new(ImageAdapter { store })
+    }
+}
 
-fn no() -> ApiError {
-    ApiError::new(ErrorKind::NotImplemented, "images are not wired yet")
+fn api(e: ImageError) -> ApiError {
+    ApiError::from_err(e)
+}
+
+/// Runs `f` on the store in the blocking pool.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<ImageStore>,
+    f: impl FnOnce(&ImageStore) -> Result<T, ImageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(r) => r.map_err(api),
+        Err(e) => Err(ApiError::new(ErrorKind::Internal, format!("image task failed: {e}"))),
+    }
+}
+
+fn body_reader(body: ByteStream) -> SyncIoBridge<StreamReader<ByteStream, Bytes>> {
+    SyncIoBridge::new(StreamReader::new(body))
+}
+
+fn progress_stream(rx: mpsc::Receiver<Progress>) -> ProgressStream {
+    Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) }))
+}
+
+/// A writer that sends what it is given as chunks over a bounded channel.
+struct ChannelWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+const CHUNK: usize = 256 * 1024;
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+    }
 }
 
 #[async_trait]
-impl ImageBackend for Placeholder {
-    async fn list(&self, _: ListOptions) -> Result<Vec<ImageInfo>, ApiError> {
-        Ok(vec![])
+impl ImageBackend for ImageAdapter {
+    async fn list(&self, opts: ListOptions) -> Result<Vec<ImageInfo>, ApiError> {
+        blocking(&self.store, move |s| s.list(&opts)).await
     }
-    async fn inspect(&self, _: &str) -> Result<ImageInfo, ApiError> {
-        Err(no())
+
+    async fn inspect(&self, name: &str) -> Result<ImageInfo, ApiError> {
+        let name = name.to_string();
+        blocking(&self.store, move |s| s.inspect(&name)).await
     }
-    async fn history(&self, _: &str) -> Result<Vec<(HistoryEntry, u64, String)>, ApiError> {
-        Err(no())
+
+    async fn history(&self, name: &str) -> Result<Vec<(HistoryEntry, u64, String)>, ApiError> {
+        let name = name.to_string();
+        blocking(&self.store, move |s| s.history(&name)).await
     }
-    async fn tag(&self, _: &str, _: &str, _: &str) -> Result<(), ApiError> {
-        Err(no())
+
+    async fn tag(&self, name: &str, repo: &str, tag: &str) -> Result<(), ApiError> {
+        let (name, repo, tag) = (name.to_string(), repo.to_string(), tag.to_string());
+        blocking(&self.store, move |s| s.tag(&name, &repo, &tag)).await
     }
-    async fn remove(&self, _: &str, _: bool, _: bool) -> Result<Vec<DeleteItem>, ApiError> {
-        Err(no())
+
+    async fn remove(&self, name: &str, force: bool, noprune: bool) -> Result<Vec<DeleteItem>, ApiError> {
+        let name = name.to_string();
+        blocking(&self.store, move |s| s.remove(&name, force, noprune)).await
     }
-    async fn prune(&self, _: Filters) -> Result<PruneReport, ApiError> {
-        Err(no())
+
+    async fn prune(&self, filters: Filters) -> Result<PruneReport, ApiError> {
+        blocking(&self.store, move |s| s.prune(&filters)).await
     }
-    async fn load(&self, _: ByteStream, _: bool, _: Option<String>) -> Result<ProgressStream, ApiError> {
-        Err(no())
+
+    async fn load(
+        &self,
+        body: ByteStream,
+        quiet: bool,
+        platform: Option<String>,
+    ) -> Result<ProgressStream, ApiError> {
+        let (tx, rx) = mpsc::channel::<Progress>(64);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = body_reader(body);
+            let mut report = |p: Progress| {
+                if !quiet {
+                    let _ = tx.blocking_send(p);
+                }
+            };
+            let result = store.load(reader, platform.as_deref(), &mut report);
+            match result {
+                Ok(lines) => {
+                    for l in lines {
+                        let _ = tx.blocking_send(Progress::Stream(format!("{l}\n")));
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Progress::Error(e.to_string()));
+                }
+            }
+        });
+        Ok(progress_stream(rx))
     }
-    async fn save(&self, _: Vec<String>) -> Result<ByteStream, ApiError> {
-        Err(no())
+
+    async fn save(&self, names: Vec<String>) -> Result<ByteStream, ApiError> {
+        let plan = blocking(&self.store, move |s| s.save_plan(&names)).await?;
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
+            match store.save(&plan, w) {
+                Ok(mut w) => {
+                    let _ = w.flush();
+                }
+                Err(e) => {
+                    tracing::warn!("save: {e}");
+                    let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                }
+            }
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        Ok(Box::pin(stream))
     }
-    async fn import(&self, _: Option<ByteStream>, _: ImportOptions) -> Result<ProgressStream, ApiError> {
-        Err(no())
+
+    async fn import(&self, body: Option<ByteStream>, opts: ImportOptions) -> Result<ProgressStream, ApiError> {
+        let Some(body) = body else {
+            return Err(ApiError::new(
+                ErrorKind::NotImplemented,
+                "importing from a URL is not supported: give the archive as the request body (fromSrc=-)",
+            ));
+        };
+        let (tx, rx) = mpsc::channel::<Progress>(64);
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = body_reader(body);
+            let result = store.import(reader, &opts, &mut |p| {
+                let _ = tx.blocking_send(p);
+            });
+            let _ = tx.blocking_send(match result {
+                Ok(id) => Progress::Stream(format!("{id}\n")),
+                Err(e) => Progress::Error(e.to_string()),
+            });
+        });
+        Ok(progress_stream(rx))
     }
+
     async fn disk_usage(&self) -> Result<Vec<ImageInfo>, ApiError> {
-        Ok(vec![])
+        blocking(&self.store, |s| s.disk_usage()).await
     }
 }

@@ -40,12 +40,27 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
     let live = Arc::new(RwLock::new(cfg.live.clone()));
     let shutdown = CancellationToken::new();
     let driver = choose_driver(cfg)?;
-    let snapshotter = wharf_snapshot::open_driver(driver, cfg.data_root.join(driver))
-        .with_context(|| format!("error initializing storage driver {driver}"))?;
+    let snapshotter: Arc<dyn wharf_snapshot::Snapshotter> = Arc::from(
+        wharf_snapshot::open_driver(driver, cfg.data_root.join(driver))
+            .with_context(|| format!("error initializing storage driver {driver}"))?,
+    );
     tracing::info!(driver = snapshotter.driver(), "storage driver ready");
+    let db = wharf_store::Db::open(&cfg.data_root.join("wharf.db"), wharf_image::store::MIGRATIONS)
+        .context("opening the metadata database")?;
+    let blobs = wharf_store::BlobStore::open(&cfg.data_root.join("content"), &db).context("opening the content store")?;
+    let image_store = Arc::new(
+        wharf_image::store::ImageStore::open(db, blobs, snapshotter.clone(), events.clone())
+            .context("opening the image store")?,
+    );
     let base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
-    let system = Arc::new(SystemAdapter { host: host.clone(), base, live: live.clone(), events: events.clone() });
-    let images = crate::images::placeholder();
+    let system = Arc::new(SystemAdapter {
+        host: host.clone(),
+        base,
+        live: live.clone(),
+        events: events.clone(),
+        images: image_store.clone(),
+    });
+    let images = crate::images::ImageAdapter::new(image_store);
     let service =
         wharf_server::service(Backends { system, images, events: events.clone(), shutdown: shutdown.clone() });
     Ok(Wired { service, events, live, shutdown, engine_id, host })
@@ -161,6 +176,7 @@ struct SystemAdapter {
     base: DaemonStatus,
     live: Arc<RwLock<Reloadable>>,
     events: Arc<EventBus>,
+    images: Arc<wharf_image::store::ImageStore>,
 }
 
 #[async_trait]
@@ -175,8 +191,9 @@ impl SystemBackend for SystemAdapter {
     }
 
     async fn counts(&self) -> ObjectCounts {
-        // No capability that owns containers or images is wired yet: there are none.
-        ObjectCounts::default()
+        let images = self.images.clone();
+        let count = tokio::task::spawn_blocking(move || images.count()).await;
+        ObjectCounts { images: count.ok().and_then(Result::ok).unwrap_or(0) as i64, ..ObjectCounts::default() }
     }
 
     fn event_listeners(&self) -> usize {

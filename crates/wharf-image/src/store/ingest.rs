@@ -1,0 +1,450 @@
+//! Getting images in: `docker load` (archives) and `docker import` (a root filesystem tar), and
+//! unpacking layers into snapshots.
+//!
+//! Order of work, for crash safety (see the store's module docs): a lease is taken; blobs are
+//! written under it; layers are unpacked into `extract-…` snapshots and committed under their
+//! chain IDs; one transaction then inserts the image, its layers and names (GC roots from then
+//! on); the lease is dropped last.
+
+use std::io::{self, Read};
+
+use wharf_fs::{ApplyOptions, Root, WhiteoutMode};
+use wharf_snapshot::{Labels, Whiteouts};
+use wharf_store::rusqlite::params;
+use wharf_store::{Leases, Tx};
+use wharf_types::Progress;
+
+use super::{db_err, now_nanos, short12, ImageStore, ImportOptions, EXTRACT_PREFIX};
+use crate::archive::{read_archive, BlobSink, LoadedImage};
+use crate::error::{ImageError, Result};
+use crate::model::{chain_ids, Compression, Platform};
+use crate::reference::ImageRef;
+use crate::Digest;
+
+/// How long a load's lease protects its blobs if the daemon never finishes it.
+const LEASE_TTL_NANOS: i64 = 24 * 3600 * 1_000_000_000;
+
+/// Bytes between two progress reports while a layer is unpacked.
+const PROGRESS_STEP: u64 = 512 * 1024;
+
+/// A layer to register: where its tar is and what unpacking it measured.
+#[derive(Debug, Clone)]
+struct Unpacked {
+    chain_id: String,
+    diff_id: String,
+    parent: Option<String>,
+    size: u64,
+    tar_size: u64,
+    blob_digest: String,
+    blob_size: u64,
+    media_type: String,
+}
+
+/// A layer as the archive or import gave it.
+#[derive(Debug, Clone)]
+struct LayerIn {
+    blob: wharf_types::Digest,
+    blob_size: u64,
+    media_type: String,
+    diff_id: String,
+}
+
+/// Stores archive members in the content store under a lease.
+struct LeasedSink<'a> {
+    store: &'a ImageStore,
+    lease: &'a str,
+}
+
+impl BlobSink for LeasedSink<'_> {
+    fn put(&mut self, expected: Option<&Digest>, r: &mut dyn Read) -> Result<Digest> {
+        let mut w = self.store.blobs.writer(None).map_err(ImageError::storage)?.with_lease(self.lease);
+        io::copy(r, &mut w).map_err(|e| ImageError::io("storing an archive member", e))?;
+        let actual = w.commit().map_err(ImageError::storage)?;
+        let actual = crate::parse_digest(actual.as_str())?;
+        if let Some(exp) = expected {
+            if *exp != actual {
+                return Err(ImageError::DigestMismatch {
+                    what: "archive member".into(),
+                    expected: exp.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(actual)
+    }
+}
+
+/// Counts bytes read and reports progress every [`PROGRESS_STEP`].
+struct Counting<'p, R> {
+    inner: R,
+    done: u64,
+    reported: u64,
+    total: u64,
+    id: String,
+    progress: &'p mut dyn FnMut(Progress),
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if self.done - self.reported >= PROGRESS_STEP || (n == 0 && self.done != self.reported) {
+            self.reported = self.done;
+            (self.progress)(Progress::Status {
+                id: self.id.clone(),
+                status: "Loading layer".into(),
+                current: Some(self.done),
+                total: Some(self.total),
+            });
+        }
+        Ok(n)
+    }
+}
+
+fn wd(d: &Digest) -> Result<wharf_types::Digest> {
+    d.as_ref().parse().map_err(ImageError::storage)
+}
+
+impl ImageStore {
+    fn new_lease(&self, what: &str) -> Result<(Leases, String)> {
+        let leases = Leases::new(&self.db);
+        let id = format!("{what}-{}-{}", std::process::id(), now_nanos());
+        leases.create_lease(&id, Some(now_nanos() + LEASE_TTL_NANOS)).map_err(ImageError::storage)?;
+        Ok((leases, id))
+    }
+
+    /// `docker load`: reads an archive (docker-archive or OCI layout, plain or compressed),
+    /// unpacks and registers its images, and returns the lines `docker load` prints
+    /// (`Loaded image: busybox:latest`, or `Loaded image ID: sha256:…` for an untagged one).
+    /// A name already on another image moves to the loaded one (the old one is left untagged),
+    /// as dockerd.
+    pub fn load(
+        &self,
+        archive: impl Read,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<String>> {
+        let platform = match platform {
+            Some(p) if !p.is_empty() => Platform::parse(p)?,
+            _ => self.platform.clone(),
+        };
+        let (leases, lease) = self.new_lease("load")?;
+        let result = (|| {
+            let images = read_archive(archive, &mut LeasedSink { store: self, lease: &lease }, &platform)?;
+            if images.is_empty() {
+                return Err(ImageError::archive("no image found in the archive"));
+            }
+            let mut lines = Vec::new();
+            for img in &images {
+                lines.extend(self.register_loaded(img, progress)?);
+            }
+            Ok(lines)
+        })();
+        // Registered images no longer need the lease; a failed load leaves its blobs to GC.
+        if let Err(e) = leases.delete_lease(&lease) {
+            tracing::warn!(lease, "dropping lease: {e}");
+        }
+        if result.is_err() {
+            let _ = self.gc();
+        }
+        result
+    }
+
+    fn register_loaded(&self, img: &LoadedImage, progress: &mut dyn FnMut(Progress)) -> Result<Vec<String>> {
+        let id = img.config_digest.to_string();
+        let config_size = self.blobs.info(&wd(&img.config_digest)?).map_err(ImageError::storage)?.map_or(0, |i| i.size);
+        let layers: Vec<LayerIn> = img
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(LayerIn {
+                    blob: wd(&l.digest)?,
+                    blob_size: l.size,
+                    media_type: l.media_type.clone(),
+                    diff_id: l.diff_id.to_string(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let names: Vec<ImageRef> = img.repo_tags.iter().map(|r| r.clone().with_default_tag()).collect();
+        let moved = self.register(
+            &id,
+            config_size,
+            img.manifest_digest.as_ref().map(|d| d.to_string()),
+            &layers,
+            &names,
+            progress,
+        )?;
+        let mut lines = Vec::new();
+        for (name, old) in moved {
+            lines.push(format!("The image {name} already exists, renaming the old one with ID {old} to empty string"));
+        }
+        if names.is_empty() {
+            self.publish("load", &id, None);
+            lines.push(format!("Loaded image ID: {id}"));
+        }
+        for n in &names {
+            self.publish("load", &id, Some(&n.familiar()));
+            lines.push(format!("Loaded image: {}", n.familiar()));
+        }
+        Ok(lines)
+    }
+
+    /// Unpacks `layers` and, in one transaction, records the image, its layers and `names`.
+    /// Returns the names that moved from another image: `(familiar name, old image ID)`.
+    #[allow(clippy::too_many_arguments)]
+    fn register(
+        &self,
+        id: &str,
+        config_size: u64,
+        manifest_digest: Option<String>,
+        layers: &[LayerIn],
+        names: &[ImageRef],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<(String, String)>> {
+        let _g = self.lock_layers();
+        let unpacked = self.unpack(layers, progress)?;
+        let now = now_nanos();
+        self.db.tx(|tx| {
+            tx.execute(
+                "INSERT INTO images (id, config_size, manifest_digest, parent, added_at, last_tag_time)
+                 VALUES (?1, ?2, ?3, '', ?4, NULL)
+                 ON CONFLICT(id) DO UPDATE SET manifest_digest = COALESCE(images.manifest_digest, excluded.manifest_digest)",
+                params![id, config_size as i64, manifest_digest, now],
+            )
+            .map_err(db_err)?;
+            for (i, l) in unpacked.iter().enumerate() {
+                insert_layer(tx, l)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO image_layers (image_id, idx, chain_id) VALUES (?1, ?2, ?3)",
+                    params![id, i as i64, l.chain_id],
+                )
+                .map_err(db_err)?;
+            }
+            let mut moved = Vec::new();
+            for n in names {
+                let full = n.full();
+                let old: Option<String> = tx
+                    .query_row("SELECT image_id FROM image_names WHERE name = ?1", [&full], |r| r.get(0))
+                    .ok();
+                if let Some(old) = old.filter(|o| o != id) {
+                    moved.push((n.familiar(), old));
+                }
+                tx.execute(
+                    "INSERT INTO image_names (name, image_id, kind, created_at) VALUES (?1, ?2, 'tag', ?3)
+                     ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at",
+                    params![full, id, now],
+                )
+                .map_err(db_err)?;
+            }
+            Ok::<_, ImageError>(moved)
+        })
+    }
+
+    /// Unpacks each layer not unpacked yet into a snapshot named by its chain ID, checking its
+    /// diff ID. Holds the layer lock (taken by the caller).
+    fn unpack(&self, layers: &[LayerIn], progress: &mut dyn FnMut(Progress)) -> Result<Vec<Unpacked>> {
+        let diff_ids: Vec<Digest> = layers.iter().map(|l| crate::parse_digest(&l.diff_id)).collect::<Result<_>>()?;
+        let chains = chain_ids(&diff_ids);
+        let mut out = Vec::new();
+        let mut parent: Option<String> = None;
+        for (l, chain) in layers.iter().zip(&chains) {
+            let chain = chain.to_string();
+            let known = self.db.read(|tx| {
+                tx.query_row(
+                    "SELECT chain_id, diff_id, size, tar_size, blob_digest, blob_size, media_type FROM layers WHERE chain_id = ?1",
+                    [&chain],
+                    super::layer_row,
+                )
+                .ok()
+                .map(Ok::<_, ImageError>)
+                .transpose()
+            })?;
+            let short = short12(&l.diff_id);
+            if let Some(k) = known.filter(|_| self.snapshots.stat(&chain).is_ok()) {
+                progress(Progress::status(short, "Already exists"));
+                out.push(Unpacked {
+                    chain_id: k.chain_id,
+                    diff_id: k.diff_id,
+                    parent: parent.clone(),
+                    size: k.size,
+                    tar_size: k.tar_size,
+                    blob_digest: k.blob_digest,
+                    blob_size: k.blob_size,
+                    media_type: k.media_type,
+                });
+            } else {
+                if self.snapshots.stat(&chain).is_ok() {
+                    // A snapshot no row describes (a crash between unpack and register, in
+                    // this process): its size is unknown, so it is unpacked again.
+                    self.snapshots.remove(&chain).map_err(ImageError::storage)?;
+                }
+                let (size, tar_size) = self.unpack_one(l, &chain, parent.as_deref(), &short, progress)?;
+                out.push(Unpacked {
+                    chain_id: chain.clone(),
+                    diff_id: l.diff_id.clone(),
+                    parent: parent.clone(),
+                    size,
+                    tar_size,
+                    blob_digest: l.blob.to_string(),
+                    blob_size: l.blob_size,
+                    media_type: l.media_type.clone(),
+                });
+            }
+            parent = Some(chain);
+        }
+        Ok(out)
+    }
+
+    fn unpack_one(
+        &self,
+        l: &LayerIn,
+        chain: &str,
+        parent: Option<&str>,
+        short: &str,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(u64, u64)> {
+        let key = format!("{EXTRACT_PREFIX}{}-{}", now_nanos(), short12(chain));
+        self.snapshots.prepare(&key, parent, Labels::new()).map_err(ImageError::storage)?;
+        let result = (|| {
+            let dir = self.snapshots.apply_dir(&key).map_err(ImageError::storage)?;
+            let root = Root::new(&dir).map_err(ImageError::storage)?;
+            let opts = ApplyOptions {
+                whiteout_mode: match self.snapshots.whiteouts() {
+                    Whiteouts::Overlay => WhiteoutMode::Overlay,
+                    Whiteouts::Delete => WhiteoutMode::Remove,
+                },
+                ..ApplyOptions::default()
+            };
+            let file = self.blobs.open_blob(&l.blob).map_err(ImageError::storage)?;
+            let reader = Counting {
+                inner: io::BufReader::with_capacity(256 * 1024, file),
+                done: 0,
+                reported: 0,
+                total: l.blob_size,
+                id: short.to_string(),
+                progress: &mut *progress,
+            };
+            let stats = wharf_fs::apply_layer(&root, reader, &opts).map_err(ImageError::storage)?;
+            if stats.diff_id != l.diff_id {
+                return Err(ImageError::DigestMismatch {
+                    what: format!("layer {}", l.blob),
+                    expected: crate::parse_digest(&l.diff_id)?,
+                    actual: crate::parse_digest(&stats.diff_id)?,
+                });
+            }
+            self.snapshots.commit(chain, &key, Labels::new()).map_err(ImageError::storage)?;
+            Ok((stats.content_bytes, stats.bytes))
+        })();
+        if result.is_err() {
+            let _ = self.snapshots.remove(&key);
+        }
+        result
+    }
+
+    /// `docker import`: makes a one-layer image of a root filesystem tar (plain or compressed),
+    /// with a config built from `opts` (`--change`, `--message`, `--platform`). Returns the
+    /// image ID.
+    pub fn import(&self, tar: impl Read, opts: &ImportOptions, progress: &mut dyn FnMut(Progress)) -> Result<String> {
+        let platform = if opts.platform.is_empty() { self.platform.clone() } else { Platform::parse(&opts.platform)? };
+        let config_changes = super::changes::apply_changes(&opts.changes)?;
+        let name = import_name(&opts.repo, &opts.tag)?;
+        let (leases, lease) = self.new_lease("import")?;
+        let result = (|| {
+            // The tar as given becomes the layer blob; unpacking it measures its diff ID.
+            let mut w = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(&lease);
+            let mut head = [0u8; 4];
+            let mut input = io::BufReader::with_capacity(256 * 1024, tar);
+            let n = read_head(&mut input, &mut head)?;
+            let compression = Compression::sniff(&head[..n]);
+            io::Write::write_all(&mut w, &head[..n]).map_err(|e| ImageError::io("storing the import", e))?;
+            let blob_size =
+                io::copy(&mut input, &mut w).map_err(|e| ImageError::io("storing the import", e))? + n as u64;
+            let blob = w.commit().map_err(ImageError::storage)?;
+            let diff_id = {
+                let mut f = self.blobs.open_blob(&blob).map_err(ImageError::storage)?;
+                crate::model::compute_diff_id(&mut f)?.to_string()
+            };
+            let media_type = match compression {
+                Compression::None => crate::model::media_types::DOCKER_LAYER,
+                Compression::Gzip => crate::model::media_types::DOCKER_LAYER_GZIP,
+                Compression::Zstd => crate::model::media_types::DOCKER_LAYER_ZSTD,
+            };
+            let now = wharf_types::format_rfc3339_nanos(now_nanos());
+            let comment = if opts.message.is_empty() { "Imported from -".to_string() } else { opts.message.clone() };
+            let mut config = serde_json::json!({
+                "architecture": platform.architecture,
+                "comment": comment,
+                "config": config_changes,
+                "created": now,
+                "history": [{"created": now, "comment": comment}],
+                "os": platform.os,
+                "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            });
+            if let Some(v) = platform.variant.as_deref().filter(|v| !v.is_empty()) {
+                config["variant"] = serde_json::Value::String(v.to_string());
+            }
+            let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::manifest(e.to_string()))?;
+            let mut cw = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(&lease);
+            io::Write::write_all(&mut cw, &bytes).map_err(|e| ImageError::io("storing the config", e))?;
+            let id = cw.commit().map_err(ImageError::storage)?.to_string();
+            let layer = LayerIn { blob, blob_size, media_type: media_type.to_string(), diff_id };
+            let names: Vec<ImageRef> = name.into_iter().collect();
+            self.register(&id, bytes.len() as u64, None, &[layer], &names, progress)?;
+            Ok(id)
+        })();
+        if let Err(e) = leases.delete_lease(&lease) {
+            tracing::debug!(lease, "dropping lease: {e}");
+        }
+        match &result {
+            Ok(id) => self.publish("import", id, None),
+            Err(_) => {
+                let _ = self.gc();
+            }
+        }
+        result
+    }
+}
+
+fn read_head(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ImageError::io("reading the import", e)),
+        }
+    }
+    Ok(got)
+}
+
+/// The name `docker import … repo[:tag]` gives, as dockerd's import route parses it.
+fn import_name(repo: &str, tag: &str) -> Result<Option<ImageRef>> {
+    if repo.is_empty() {
+        return Ok(None);
+    }
+    let r = ImageRef::parse_normalized(repo)?;
+    if r.digest().is_some() {
+        return Err(ImageError::InvalidReference("cannot import digest reference".into()));
+    }
+    Ok(Some(if tag.is_empty() { r.with_default_tag() } else { r.with_tag(tag)? }))
+}
+
+fn insert_layer(tx: &Tx<'_>, l: &Unpacked) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO layers (chain_id, diff_id, parent, size, tar_size, blob_digest, blob_size, media_type)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            l.chain_id,
+            l.diff_id,
+            l.parent,
+            l.size as i64,
+            l.tar_size as i64,
+            l.blob_digest,
+            l.blob_size as i64,
+            l.media_type
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Tests of the image store over a real database, content store and vfs snapshotter.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use serde_json::json;
+use wharf_events::EventBus;
+use wharf_store::{BlobStore, Db};
+use wharf_types::{Filters, Progress};
+
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    store: ImageStore,
+    events: Arc<EventBus>,
+}
+
+fn open_at(root: &std::path::Path) -> (ImageStore, Arc<EventBus>) {
+    let db = Db::open(&root.join("meta.db"), MIGRATIONS).unwrap();
+    let blobs = BlobStore::open(&root.join("content"), &db).unwrap();
+    let snaps: Arc<dyn wharf_snapshot::Snapshotter> =
+        Arc::from(wharf_snapshot::open_driver("vfs", root.join("vfs")).unwrap());
+    let events = Arc::new(EventBus::new());
+    (ImageStore::open(db, blobs, snaps, events.clone()).unwrap(), events)
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (store, events) = open_at(&root);
+    Fixture { _dir: dir, root, store, events }
+}
+
+fn sha(b: &[u8]) -> String {
+    crate::sha256_digest(b).to_string()
+}
+
+/// A layer tar with regular files `(path, content)`.
+fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, content.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A docker-archive (manifest.json style) of one image.
+fn archive(tags: &[&str], layers: &[Vec<u8>], created: &str, labels: serde_json::Value) -> (Vec<u8>, String) {
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux", "created": created,
+        "config": {"Cmd": ["sh"], "Labels": labels},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": layers.iter().map(|_| json!({"created": created, "created_by": "ADD x /"})).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let id = sha(&config);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    let hex = |s: &str| s.trim_start_matches("sha256:").to_string();
+    add(&format!("{}.json", hex(&id)), &config);
+    let mut paths = Vec::new();
+    for (l, d) in layers.iter().zip(&diff_ids) {
+        let p = format!("{}/layer.tar", hex(d));
+        add(&p, l);
+        paths.push(p);
+    }
+    let manifest = json!([{"Config": format!("{}.json", hex(&id)), "RepoTags": tags, "Layers": paths}]);
+    add("manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    (b.into_inner().unwrap(), id)
+}
+
+fn load(store: &ImageStore, bytes: &[u8]) -> Vec<String> {
+    let mut seen = Vec::new();
+    let lines = store.load(Cursor::new(bytes), None, &mut |p| seen.push(p)).unwrap();
+    assert!(seen.iter().any(|p| matches!(p, Progress::Status { .. })), "{seen:?}");
+    lines
+}
+
+#[test]
+fn load_list_inspect_tag_and_remove() {
+    let f = fixture();
+    let base = layer(&[("etc/os-release", "wharf"), ("bin/sh", "#!")]);
+    let top = layer(&[("app/run", "hello")]);
+    let (a, id) = archive(&["busybox:latest"], &[base.clone(), top], "2024-01-02T03:04:05Z", json!({"a": "1"}));
+    assert_eq!(load(&f.store, &a), vec!["Loaded image: busybox:latest".to_string()]);
+
+    let info = f.store.inspect("busybox").unwrap();
+    assert_eq!(info.id, id);
+    assert_eq!(info.repo_tags, vec!["busybox:latest"]);
+    assert_eq!(info.size, 5 + 2 + 5);
+    assert_eq!(info.layers.len(), 2);
+    assert_eq!(info.created_unix, 1_704_164_645);
+    assert_eq!(info.labels.get("a").map(String::as_str), Some("1"));
+    assert_eq!(info.graph_driver.name, "vfs");
+    // The same image by ID, short ID, `sha256:` prefix, full reference.
+    for n in [&id[7..], &id[7..19], &id[..19], "docker.io/library/busybox:latest", &id] {
+        assert_eq!(f.store.resolve(n).unwrap(), id, "{n}");
+    }
+    assert!(matches!(f.store.resolve("nosuch"), Err(ImageError::NoSuchImage(n)) if n == "nosuch:latest"));
+
+    // The top layer's snapshot holds both layers' files.
+    let (_, chain) = f.store.layer_chain("busybox").unwrap();
+    let dir = f.store.snapshotter().upper_dir(&chain[1].0).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("app/run")).unwrap(), "hello");
+    assert_eq!(std::fs::read_to_string(dir.join("etc/os-release")).unwrap(), "wharf");
+
+    // A second image sharing the base layer.
+    let (b, id2) = archive(&["other:1"], &[base], "2025-01-01T00:00:00Z", json!({}));
+    load(&f.store, &b);
+    let listed = f.store.list(&ListOptions { shared_size: true, ..Default::default() }).unwrap();
+    assert_eq!(listed.iter().map(|i| i.id.clone()).collect::<Vec<_>>(), vec![id2.clone(), id.clone()]);
+    assert_eq!(listed[1].shared_size, Some(7));
+
+    f.store.tag("busybox", "localhost:5000/x", "v1").unwrap();
+    assert_eq!(f.store.inspect(&id).unwrap().repo_tags, vec!["busybox:latest", "localhost:5000/x:v1"]);
+    assert!(f.store.inspect(&id).unwrap().last_tag_time.is_some());
+
+    // Removing by ID with names in two repositories needs force.
+    assert!(matches!(f.store.remove(&id[7..19], false, false), Err(ImageError::Conflict(_))));
+    // Untagging one name keeps the image.
+    assert_eq!(
+        f.store.remove("localhost:5000/x:v1", false, false).unwrap(),
+        vec![DeleteItem::Untagged("localhost:5000/x:v1".into())]
+    );
+    let out = f.store.remove("busybox", false, false).unwrap();
+    assert_eq!(out[0], DeleteItem::Untagged("busybox:latest".into()));
+    assert_eq!(out[1], DeleteItem::Deleted(id.clone()));
+    // Only the top layer goes: the base is still used by `other:1`.
+    assert_eq!(out.len(), 3);
+    assert!(f.store.resolve(&id).is_err());
+    assert_eq!(f.store.count().unwrap(), 1);
+    assert_eq!(f.store.inspect("other:1").unwrap().size, 7);
+
+    assert_eq!(f.events.listeners(), 0);
+}
+
+#[test]
+fn filters_dangling_reference_label_before() {
+    let f = fixture();
+    let (a, id_a) = archive(&["app:1"], &[layer(&[("a", "1")])], "2024-01-01T00:00:00Z", json!({"tier": "web"}));
+    let (b, id_b) = archive(&["app:2"], &[layer(&[("b", "2")])], "2024-06-01T00:00:00Z", json!({}));
+    load(&f.store, &a);
+    load(&f.store, &b);
+    // Loading app:1 again under a new image leaves the old one dangling.
+    let (c, id_c) = archive(&["app:1"], &[layer(&[("c", "3")])], "2024-09-01T00:00:00Z", json!({}));
+    let lines = load(&f.store, &c);
+    assert!(lines[0].contains("renaming the old one with ID"), "{lines:?}");
+    let list = |pairs: &[(&str, &str)]| {
+        f.store
+            .list(&ListOptions { filters: Filters::from_pairs(pairs.iter().copied()), ..Default::default() })
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(&[("dangling", "true")]), vec![id_a.clone()]);
+    assert_eq!(list(&[("label", "tier=web")]), vec![id_a.clone()]);
+    assert_eq!(list(&[("reference", "app:2")]), vec![id_b.clone()]);
+    assert_eq!(list(&[("reference", "app")]), vec![id_c.clone(), id_b.clone()]);
+    assert_eq!(list(&[("before", "app:2")]), vec![id_a.clone()]);
+    assert_eq!(list(&[("since", "app:2")]), vec![id_c.clone()]);
+    assert!(f
+        .store
+        .list(&ListOptions { filters: Filters::from_pairs([("bogus", "1")]), ..Default::default() })
+        .is_err());
+
+    let report = f.store.prune(&Filters::default()).unwrap();
+    assert_eq!(report.deleted[0], DeleteItem::Deleted(id_a.clone()));
+    assert_eq!(report.space_reclaimed, 1);
+    assert_eq!(f.store.count().unwrap(), 2);
+    let report = f.store.prune(&Filters::from_pairs([("dangling", "false")])).unwrap();
+    assert_eq!(report.deleted.iter().filter(|d| matches!(d, DeleteItem::Untagged(_))).count(), 2);
+    assert_eq!(f.store.count().unwrap(), 0);
+    // Everything is gone: no layer snapshot, no blob.
+    assert!(f.store.snapshotter().list().unwrap().is_empty());
+    assert!(f.store.blobs.list().unwrap().is_empty());
+}
+
+#[test]
+fn save_then_load_round_trips_ids() {
+    let f = fixture();
+    let (a, id) =
+        archive(&["busybox:latest"], &[layer(&[("x", "1")]), layer(&[("y", "22")])], "2024-01-01T00:00:00Z", json!({}));
+    load(&f.store, &a);
+    let plan = f.store.save_plan(&["busybox".into()]).unwrap();
+    let out = f.store.save(&plan, Vec::new()).unwrap();
+    f.store.remove("busybox", false, false).unwrap();
+    assert_eq!(f.store.count().unwrap(), 0);
+    assert_eq!(load(&f.store, &out), vec!["Loaded image: busybox:latest".to_string()]);
+    assert_eq!(f.store.resolve("busybox").unwrap(), id);
+    // By ID: no names recorded.
+    let plan = f.store.save_plan(&[id[7..19].to_string()]).unwrap();
+    assert!(plan[0].repo_tags.is_empty());
+    assert!(matches!(f.store.save_plan(&["nosuch".into()]), Err(ImageError::NoSuchImage(_))));
+}
+
+#[test]
+fn import_with_changes() {
+    let f = fixture();
+    let tar = layer(&[("bin/hello", "hi")]);
+    let opts = ImportOptions {
+        repo: "imported".into(),
+        tag: "v1".into(),
+        message: "from a test".into(),
+        changes: vec!["CMD [\"/bin/hello\"]".into(), "ENV A=b".into()],
+        platform: String::new(),
+    };
+    let id = f.store.import(Cursor::new(&tar), &opts, &mut |_| {}).unwrap();
+    let info = f.store.inspect("imported:v1").unwrap();
+    assert_eq!(info.id, id);
+    assert_eq!(info.config["Cmd"], json!(["/bin/hello"]));
+    assert_eq!(info.config["Env"], json!(["A=b"]));
+    assert_eq!(info.comment, "from a test");
+    assert_eq!(info.layers, vec![sha(&tar)]);
+    let bad = ImportOptions { changes: vec!["RUN x".into()], ..Default::default() };
+    assert!(f.store.import(Cursor::new(&tar), &bad, &mut |_| {}).is_err());
+}
+
+#[test]
+fn a_bad_load_leaves_nothing_and_restart_collects_leftovers() {
+    let f = fixture();
+    let good = layer(&[("x", "1")]);
+    let (mut a, _) = archive(&["t:1"], &[good], "2024-01-01T00:00:00Z", json!({}));
+    // Corrupt the layer's content (its diff id no longer matches).
+    let pos = a.windows(1).position(|w| w == b"1").unwrap();
+    a[pos] = b'2';
+    assert!(f.store.load(Cursor::new(&a), None, &mut |_| {}).is_err());
+    assert_eq!(f.store.count().unwrap(), 0);
+    assert!(f.store.blobs.list().unwrap().is_empty(), "a failed load leaves no blob");
+    assert!(f.store.snapshotter().list().unwrap().is_empty());
+
+    // Leftovers of a crash: an extract snapshot, an unreferenced committed one, a leased blob.
+    let snaps = f.store.snapshotter().clone();
+    snaps.prepare("extract-1-abc", None, Default::default()).unwrap();
+    snaps.prepare("k", None, Default::default()).unwrap();
+    snaps.commit(&sha(b"orphan"), "k", Default::default()).unwrap();
+    let leases = Leases::new(&f.store.db);
+    leases.create_lease("load-dead", None).unwrap();
+    let mut w = f.store.blobs.writer(None).unwrap().with_lease("load-dead");
+    std::io::Write::write_all(&mut w, b"half an image").unwrap();
+    w.commit().unwrap();
+    drop(f.store);
+    let (store, _) = open_at(&f.root);
+    assert!(store.snapshotter().list().unwrap().is_empty());
+    assert!(store.blobs.list().unwrap().is_empty());
+}
