@@ -1,16 +1,48 @@
 //! `/images/…`: list, inspect, history, tag, remove, prune, load, save, import; and the images
 //! part of `/system/df`.
+//!
+//! Image names contain `/` and `:` (`localhost:5000/a/b:1`), which axum's router cannot place
+//! before a fixed suffix, so one wildcard route per method takes everything under `/images/` and
+//! the handler splits it as dockerd's routes read: `GET json` (list), `GET get` (save several),
+//! `POST load|create|prune`, then `GET {name}/json|history|get`, `POST {name}/tag|push`,
+//! `DELETE {name}`. Anything else is the usual 404 `page not found`.
+//!
+//! Query arguments are read as dockerd's `r.Form` ([`query`]), so repeated ones (`names`,
+//! `changes`, `type`) all count. Streams (load, import) are Docker JSON messages
+//! ([`jsonmessage`]) written as the backend reports; a backend error before the stream starts is
+//! an ordinary error answer.
 
+mod df;
+mod jsonmessage;
+mod query;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
+use http::header::CONTENT_TYPE;
+use http::{StatusCode, Uri};
+use wharf_api::{ApiVersion, CURRENT_API_VERSION};
 use wharf_image::model::HistoryEntry;
 use wharf_image::store::{DeleteItem, ImageInfo, ImportOptions, ListOptions, PruneReport};
-use wharf_types::{Filters, Progress};
+use wharf_types::{ErrorKind, Filters, Progress};
 
 use crate::ApiError;
+use query::QueryArgs;
+use wire::v1;
 
 /// A stream of bytes: a request body handed to the backend, or an archive handed back.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
@@ -40,8 +72,7 @@ pub trait ImageBackend: Send + Sync + 'static {
     /// `POST /images/load?quiet=…&platform=…`: reads the archive from `body`; the stream
     /// reports `Loading layer` progress (unless quiet) and one `Loaded image: …` /
     /// `Loaded image ID: …` line per image.
-    async fn load(&self, body: ByteStream, quiet: bool, platform: Option<String>)
-        -> Result<ProgressStream, ApiError>;
+    async fn load(&self, body: ByteStream, quiet: bool, platform: Option<String>) -> Result<ProgressStream, ApiError>;
     /// `GET /images/{name}/get` and `GET /images/get?names=…`: the docker-archive tar.
     /// Unknown names fail before any byte is sent.
     async fn save(&self, names: Vec<String>) -> Result<ByteStream, ApiError>;
@@ -53,8 +84,199 @@ pub trait ImageBackend: Send + Sync + 'static {
     async fn disk_usage(&self) -> Result<Vec<ImageInfo>, ApiError>;
 }
 
-/// The image routes.
-pub(crate) fn routes(backend: std::sync::Arc<dyn ImageBackend>) -> axum::Router {
-    let _ = backend;
-    axum::Router::new()
+/// The image routes, and `GET /system/df`.
+pub(crate) fn routes(backend: Arc<dyn ImageBackend>) -> Router {
+    Router::new()
+        .route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image))
+        .route("/system/df", get(df::system_df))
+        .with_state(backend)
+}
+
+/// The routes' state.
+type Backend = Arc<dyn ImageBackend>;
+
+/// Filters `GET /images/json` accepts (dockerd's `acceptedImageFilterTags`).
+const LIST_FILTERS: &[&str] = &["before", "dangling", "label", "reference", "since", "until"];
+/// Filters `POST /images/prune` accepts (dockerd's `imagesAcceptedFilters`).
+const PRUNE_FILTERS: &[&str] = &["dangling", "label", "label!", "until"];
+
+/// `GET /images/…`.
+async fn get_images(
+    State(b): State<Backend>,
+    version: Option<Extension<ApiVersion>>,
+    uri: Uri,
+    rest: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (rest, version, q) = (path(rest)?, api_version(version), QueryArgs::from_uri(&uri)?);
+    match rest.as_str() {
+        "json" => return list(&*b, &q, version).await,
+        "get" => return save(&*b, q.all("names")).await,
+        _ => {}
+    }
+    match rest.rsplit_once('/') {
+        Some((name, "json")) => Ok(Json(wire::inspect(b.inspect(name).await?, version)).into_response()),
+        Some((name, "history")) => history(&*b, name).await,
+        Some((name, "get")) => save(&*b, vec![name.to_string()]).await,
+        _ => Err(crate::error::not_found().await),
+    }
+}
+
+/// `POST /images/…`.
+async fn post_images(
+    State(b): State<Backend>,
+    version: Option<Extension<ApiVersion>>,
+    uri: Uri,
+    rest: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (rest, version, q) = (path(rest)?, api_version(version), QueryArgs::from_uri(&uri)?);
+    match rest.as_str() {
+        "load" => {
+            let platform = q.get("platform").filter(|p| !p.is_empty()).map(str::to_string);
+            let stream = b.load(byte_stream(body), q.bool_or("quiet", true), platform).await?;
+            return Ok(progress_response(stream));
+        }
+        "create" => return create(&*b, &q, version, body).await,
+        "prune" => {
+            let filters = filters(&q, PRUNE_FILTERS, None)?;
+            return Ok(Json(wire::prune(b.prune(filters).await?)).into_response());
+        }
+        _ => {}
+    }
+    match rest.rsplit_once('/') {
+        Some((name, "tag")) => {
+            b.tag(name, q.get("repo").unwrap_or_default(), q.get("tag").unwrap_or_default()).await?;
+            Ok(StatusCode::CREATED.into_response())
+        }
+        Some((_, "push")) => Err(ApiError::new(ErrorKind::NotImplemented, "pushing images is not supported yet")),
+        _ => Err(crate::error::not_found().await),
+    }
+}
+
+/// `DELETE /images/{name}?force=…&noprune=…`.
+async fn delete_image(
+    State(b): State<Backend>,
+    uri: Uri,
+    rest: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let (name, q) = (path(rest)?, QueryArgs::from_uri(&uri)?);
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid("image name cannot be blank"));
+    }
+    let items = b.remove(&name, q.bool("force"), q.bool("noprune")).await?;
+    Ok(Json(items.into_iter().map(wire::delete_item).collect::<Vec<_>>()).into_response())
+}
+
+/// `GET /images/json?all=…&filters=…&shared-size=…` (`digests` changes nothing: digests are
+/// always listed, as dockerd).
+async fn list(b: &dyn ImageBackend, q: &QueryArgs, version: ApiVersion) -> Result<Response, ApiError> {
+    // Before 1.41, `filter=<glob>` was a reference filter.
+    let legacy = q.get("filter").filter(|f| version < v1(41) && !f.is_empty());
+    let opts = ListOptions {
+        all: q.bool("all"),
+        filters: filters(q, LIST_FILTERS, legacy)?,
+        shared_size: version >= v1(42) && q.bool("shared-size"),
+    };
+    let images = b.list(opts).await?;
+    Ok(Json(images.into_iter().map(|i| wire::summary(i, version)).collect::<Vec<_>>()).into_response())
+}
+
+/// `GET /images/{name}/history`: the backend's steps, with each named image's tags on its step
+/// (dockerd looks the tags up by the step's image ID; `<missing>` steps have none).
+async fn history(b: &dyn ImageBackend, name: &str) -> Result<Response, ApiError> {
+    let steps = b.history(name).await?;
+    let mut tags: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for (_, _, id) in &steps {
+        if id != "<missing>" && !tags.contains_key(id) {
+            let found = b.inspect(id).await.ok().map(|i| i.repo_tags);
+            tags.insert(id.clone(), found);
+        }
+    }
+    let items: Vec<_> = steps
+        .into_iter()
+        .map(|(entry, size, id)| {
+            let t = tags.get(&id).cloned().flatten();
+            wire::history_item(entry, size, id, t)
+        })
+        .collect();
+    Ok(Json(items).into_response())
+}
+
+/// `GET /images/{name}/get`, `GET /images/get?names=…&names=…`: the archive as it is produced.
+async fn save(b: &dyn ImageBackend, names: Vec<String>) -> Result<Response, ApiError> {
+    let archive = b.save(names).await?;
+    Ok(([(CONTENT_TYPE, "application/x-tar")], Body::from_stream(archive)).into_response())
+}
+
+/// `POST /images/create`: an import from the body (`fromSrc=-`) or from a URL (which the
+/// backend refuses); a pull (`fromImage=…`) is not supported yet.
+async fn create(b: &dyn ImageBackend, q: &QueryArgs, version: ApiVersion, body: Body) -> Result<Response, ApiError> {
+    if q.get("fromImage").is_some_and(|i| !i.is_empty()) {
+        return Err(ApiError::new(ErrorKind::NotImplemented, "pulling images is not supported yet"));
+    }
+    let src = q.string("fromSrc");
+    let message = match q.string("message") {
+        // As dockerd: the history comment names the source when no message is given.
+        m if m.is_empty() => format!("Imported from {src}"),
+        m => m,
+    };
+    let opts = ImportOptions {
+        repo: q.string("repo"),
+        tag: q.string("tag"),
+        message,
+        changes: q.all("changes"),
+        platform: if version >= v1(32) { q.string("platform") } else { String::new() },
+    };
+    let body = (src == "-").then(|| byte_stream(body));
+    Ok(progress_response(b.import(body, opts).await?))
+}
+
+/// Parses `filters`, adds the legacy `filter` reference, checks the keys against `accepted` and
+/// a `dangling` value, with dockerd's messages.
+fn filters(q: &QueryArgs, accepted: &[&str], legacy_reference: Option<&str>) -> Result<Filters, ApiError> {
+    let mut f = Filters::from_json(q.get("filters").unwrap_or_default()).map_err(ApiError::from_err)?;
+    if let Some(r) = legacy_reference {
+        f.add("reference", r);
+    }
+    f.validate(accepted).map_err(ApiError::from_err)?;
+    check_bool_filter(&f, "dangling")?;
+    Ok(f)
+}
+
+/// dockerd's `GetBoolOrDefault`: a boolean filter needs `true`/`1` or `false`/`0`, not both.
+fn check_bool_filter(f: &Filters, key: &str) -> Result<(), ApiError> {
+    if !f.contains(key) {
+        return Ok(());
+    }
+    let values: Vec<&str> = f.get(key).collect();
+    if values.is_empty() {
+        return Err(ApiError::invalid(format!("invalid filter '{key}'")));
+    }
+    let is_true = values.iter().any(|v| matches!(*v, "1" | "true"));
+    let is_false = values.iter().any(|v| matches!(*v, "0" | "false"));
+    if is_true == is_false {
+        return Err(ApiError::invalid(format!("invalid filter '{key}=[{}]'", values.join(" "))));
+    }
+    Ok(())
+}
+
+/// The wildcard part of the path, percent-decoded.
+fn path(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    p.map(|Path(s)| s).map_err(|e| ApiError::invalid(e.body_text()))
+}
+
+/// The negotiated version (the current one when the version layer did not run, as in tests).
+fn api_version(v: Option<Extension<ApiVersion>>) -> ApiVersion {
+    v.map(|Extension(v)| v).unwrap_or(CURRENT_API_VERSION)
+}
+
+/// A request body as the backend reads it.
+fn byte_stream(body: Body) -> ByteStream {
+    Box::pin(body.into_data_stream().map(|chunk| chunk.map_err(std::io::Error::other)))
+}
+
+/// A progress stream as Docker JSON messages, each written as soon as it is reported.
+fn progress_response(stream: ProgressStream) -> Response {
+    let lines = stream.map(|p| Ok::<_, Infallible>(jsonmessage::line(&p)));
+    ([(CONTENT_TYPE, "application/json")], Body::from_stream(lines)).into_response()
 }

@@ -279,7 +279,18 @@ impl ImageStore {
             repo_tags,
             repo_digests,
             parent: row.parent.clone(),
-            comment: s("comment"),
+            // dockerd falls back to the newest history entry's comment.
+            comment: match s("comment") {
+                c if c.is_empty() => config
+                    .get("history")
+                    .and_then(|h| h.as_array())
+                    .and_then(|h| h.last())
+                    .and_then(|e| e.get("comment"))
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                c => c,
+            },
             created,
             created_unix,
             docker_version: s("docker_version"),
