@@ -50,6 +50,13 @@ pub trait Engine {
     /// The running processes that make up the engine, for memory figures: (name, PID). Each
     /// counts with its descendants.
     fn components(&self) -> Vec<(&'static str, u32)>;
+    /// True while the daemon (not its helpers) runs.
+    fn running(&self) -> bool;
+    /// The engine's command-line client, ready to talk to this engine (arguments to be added):
+    /// the Docker CLI (`DOCKER_CLI`) with `DOCKER_HOST` at the engine's socket for wharf and
+    /// docker; for podman, `podman` itself on the service's private storage (local mode, as
+    /// `shared/bench/incumbents.sh` ran it, not through the service).
+    fn cli(&self) -> Result<Command, String>;
     /// True when the engine needs helper daemons that stay up between starts (containerd).
     fn has_helpers(&self) -> bool {
         false
@@ -75,6 +82,23 @@ pub fn which(name: &str) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The Docker CLI (`DOCKER_CLI`) talking to the daemon at `sock`, with a private, empty
+/// configuration directory (no contexts, credential helpers or plugins from the host).
+fn docker_cli(k: &Knobs, sock: &Path, dir: &Path) -> Result<Command, String> {
+    let bin = which(&k.docker_cli).ok_or_else(|| format!("docker CLI {} not found (DOCKER_CLI)", k.docker_cli))?;
+    let cfg = dir.join("docker-cli-config");
+    mkdirs(&[&cfg])?;
+    let mut c = Command::new(bin);
+    c.env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .env("DOCKER_CONFIG", cfg)
+        .env("DOCKER_CLI_HINTS", "false")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_API_VERSION")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH");
+    Ok(c)
 }
 
 /// First line of `bin --version` (or `-v`).
@@ -241,6 +265,12 @@ impl Engine for Wharf {
     fn components(&self) -> Vec<(&'static str, u32)> {
         self.d.running().map(|p| vec![("wharfd", p)]).unwrap_or_default()
     }
+    fn running(&self) -> bool {
+        self.d.running().is_some()
+    }
+    fn cli(&self) -> Result<Command, String> {
+        docker_cli(&self.k, &self.socket(), &self.dir)
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -363,6 +393,12 @@ impl Engine for Docker {
             .filter_map(|(n, p)| Some((n, p?)))
             .collect()
     }
+    fn running(&self) -> bool {
+        self.d.running().is_some()
+    }
+    fn cli(&self) -> Result<Command, String> {
+        docker_cli(&self.k, &self.socket(), &self.dir)
+    }
     fn has_helpers(&self) -> bool {
         true
     }
@@ -387,6 +423,24 @@ impl Podman {
     fn new(work: &Path, k: &Knobs) -> Podman {
         let dir = work.join("podman");
         Podman { k: k.clone(), bin: which(&k.podman_bin), d: Daemon::new("podman", dir.join("podman.log")), dir }
+    }
+
+    /// `podman` with the private configuration, storage and global flags (the service and the
+    /// CLI share them, hence the same storage).
+    fn podman(&self) -> Result<Command, String> {
+        let mut cmd = Command::new(self.bin.as_ref().ok_or("podman missing")?);
+        cmd.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
+            .env("CONTAINERS_STORAGE_CONF", self.dir.join("storage.conf"))
+            .arg("--root")
+            .arg(self.dir.join("root"))
+            .arg("--runroot")
+            .arg(self.dir.join("run"))
+            .arg("--tmpdir")
+            .arg(self.dir.join("tmp"))
+            .arg("--network-config-dir")
+            .arg(self.dir.join("networks"))
+            .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file"]);
+        Ok(cmd)
     }
 }
 
@@ -432,19 +486,8 @@ impl Engine for Podman {
     }
     fn start(&mut self, _cold: bool) -> Result<Duration, String> {
         let sock = self.socket();
-        let mut cmd = Command::new(self.bin.as_ref().ok_or("podman missing")?);
-        cmd.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
-            .env("CONTAINERS_STORAGE_CONF", self.dir.join("storage.conf"))
-            .arg("--root")
-            .arg(self.dir.join("root"))
-            .arg("--runroot")
-            .arg(self.dir.join("run"))
-            .arg("--tmpdir")
-            .arg(self.dir.join("tmp"))
-            .arg("--network-config-dir")
-            .arg(self.dir.join("networks"))
-            .args(["--cgroup-manager", "cgroupfs", "--events-backend", "file", "system", "service", "--time=0"])
-            .arg(format!("unix://{}", sock.display()));
+        let mut cmd = self.podman()?;
+        cmd.args(["system", "service", "--time=0"]).arg(format!("unix://{}", sock.display()));
         self.d.launch(&mut cmd, Ready::Ping(&sock), None, &self.k)
     }
     fn stop(&mut self) -> Result<Duration, String> {
@@ -452,6 +495,12 @@ impl Engine for Podman {
     }
     fn components(&self) -> Vec<(&'static str, u32)> {
         self.d.running().map(|p| vec![("podman", p)]).unwrap_or_default()
+    }
+    fn running(&self) -> bool {
+        self.d.running().is_some()
+    }
+    fn cli(&self) -> Result<Command, String> {
+        self.podman()
     }
 }
 

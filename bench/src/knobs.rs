@@ -8,7 +8,8 @@ use std::str::FromStr;
 pub struct Knobs {
     /// Engines to run, in column order (`ENGINES`, default `wharf docker podman`).
     pub engines: Vec<String>,
-    /// Daemon starts per engine in `start` and `idle-rss` (`REPS`, 5).
+    /// Daemon starts per engine in `start` and `idle-rss`, timed operations per engine in
+    /// `image-load` and `image-save` (`REPS`, 5).
     pub reps: usize,
     /// Measured requests per path and round in the API scenarios (`NAPI`, 2000).
     pub napi: usize,
@@ -47,6 +48,14 @@ pub struct Knobs {
     /// Detach the hybrid cgroup2 mount in our mount namespace: `auto` (when podman runs and
     /// crun would refuse the layout), `1`, `0` (`DETACH_CGROUP2`).
     pub detach_cgroup2: String,
+    /// Docker CLI used against wharf and docker in the image scenarios (`DOCKER_CLI`,
+    /// `/usr/local/bin/docker` when it exists, else `docker` from `PATH`).
+    pub docker_cli: String,
+    /// Untimed operations (load, save) before the first timed round of the image scenarios, per
+    /// engine (`IMAGE_WARMUP`, 1).
+    pub image_warmup: usize,
+    /// Give up on one CLI command of the image scenarios after this many seconds (`CLI_TIMEOUT`, 300).
+    pub cli_timeout_s: f64,
     pub wharfd_bin: Option<PathBuf>,
     pub dockerd_bin: String,
     pub containerd_bin: String,
@@ -108,6 +117,12 @@ impl Knobs {
             containerd_cri: flag("CONTAINERD_CRI", true)?,
             docker_bridge: flag("DOCKER_BRIDGE", false)?,
             detach_cgroup2: var("DETACH_CGROUP2").unwrap_or_else(|| "auto".into()),
+            docker_cli: var("DOCKER_CLI").unwrap_or_else(|| {
+                let local = "/usr/local/bin/docker";
+                if std::path::Path::new(local).is_file() { local } else { "docker" }.into()
+            }),
+            image_warmup: num("IMAGE_WARMUP", 1)?,
+            cli_timeout_s: num("CLI_TIMEOUT", 300.0)?,
             wharfd_bin: var("WHARFD_BIN").map(PathBuf::from),
             dockerd_bin: var("DOCKERD_BIN").unwrap_or_else(|| "dockerd".into()),
             containerd_bin: var("CONTAINERD_BIN").unwrap_or_else(|| "containerd".into()),
@@ -130,6 +145,7 @@ impl Knobs {
             "API_PREFIX": self.api_prefix, "IDLE_SETTLE": self.idle_settle_s, "REST_MS": self.rest_ms,
             "POLL_US": self.poll_us, "START_TIMEOUT": self.start_timeout_s, "STOP_TIMEOUT": self.stop_timeout_s,
             "CONTAINERD_CRI": self.containerd_cri, "DOCKER_BRIDGE": self.docker_bridge, "DETACH_CGROUP2": self.detach_cgroup2,
+            "DOCKER_CLI": self.docker_cli, "IMAGE_WARMUP": self.image_warmup, "CLI_TIMEOUT": self.cli_timeout_s,
         })
     }
 }

@@ -8,7 +8,9 @@
 //! See `bench/README.md` for the scenarios, the knobs and how to read the output.
 
 mod engine;
+mod fixture;
 mod http;
+mod images;
 mod knobs;
 mod ns;
 mod procs;
@@ -28,12 +30,13 @@ use scenario::Samples;
 fn usage() -> String {
     let names: Vec<&str> = scenario::all().iter().map(|s| s.name()).collect();
     format!(
-        "usage: wharf-bench [--list] [scenario...]\n\
+        "usage: wharf-bench [--list] [scenario...] | --write-fixture DIR\n\
          scenarios: {} (default: {})\n\
          knobs (env): ENGINES=\"wharf docker podman\" REPS=5 NAPI=2000 WARMUP=100 API_ROUNDS=3 API_MAX_S=20\n\
          WARMUP_MAX_S=3 API_PREFIX=/v1.41 IDLE_SETTLE=10 REST_MS=1000 POLL_US=250 START_TIMEOUT=60 STOP_TIMEOUT=30\n\
          WHARFD_BIN DOCKERD_BIN CONTAINERD_BIN PODMAN_BIN BENCH_TMP=/var/tmp KEEP_WORK=0 RESULTS_DIR\n\
-         CONTAINERD_CRI=1 DETACH_CGROUP2=auto   (see bench/README.md)",
+         CONTAINERD_CRI=1 DETACH_CGROUP2=auto DOCKER_CLI=/usr/local/bin/docker IMAGE_WARMUP=1 CLI_TIMEOUT=300\n\
+         (see bench/README.md)",
         names.join(" "),
         scenario::DEFAULT.join(" ")
     )
@@ -62,8 +65,21 @@ fn main() {
 fn parse_args() -> Result<Option<Vec<String>>, String> {
     let all = scenario::all();
     let mut sel = Vec::new();
-    for a in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
         match a.as_str() {
+            "--write-fixture" => {
+                let dir = args.next().ok_or("--write-fixture needs a directory")?;
+                let fx = fixture::generate(std::path::Path::new(&dir))?;
+                println!(
+                    "{}: {}, image {}, {:.2} s",
+                    fx.path.display(),
+                    fx.describe(),
+                    fx.image_id,
+                    fx.took.as_secs_f64()
+                );
+                return Ok(None);
+            }
             "-h" | "--help" => {
                 println!("{}", usage());
                 return Ok(None);
@@ -257,6 +273,9 @@ fn bench(selected: Vec<String>, k: Knobs, work: PathBuf) -> i32 {
             }
         }
         for e in engines.iter_mut() {
+            if let Err(err) = e.stop() {
+                eprintln!("wharf-bench: {err}");
+            }
             e.stop_helpers();
         }
         let c1 = procs::cpu_snap();

@@ -115,6 +115,52 @@ pub fn set_work_dir(dir: &Path, keep: bool) {
     *WORK_DIR.lock().unwrap_or_else(|e| e.into_inner()) = Some((dir.to_path_buf(), keep));
 }
 
+/// Runs `cmd` (a client, not a daemon: it is not recorded) to completion with stdout and stderr
+/// written to `log` (truncated), and returns its wall time from spawn to exit, or `None` as the
+/// status when it had to be killed after `timeout`. The child gets `PR_SET_PDEATHSIG=SIGKILL`.
+pub fn run_timed(cmd: &mut Command, log: &Path, timeout: Duration) -> io::Result<(Duration, Option<ExitStatus>)> {
+    let out = File::create(log)?;
+    let err = out.try_clone()?;
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+    // SAFETY: only async-signal-safe calls (prctl) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+            Ok(())
+        });
+    }
+    let t0 = Instant::now();
+    let mut child = cmd.spawn()?;
+    // Not reaped until it exits, so the PID stays ours; a pidfd wakes us at its exit.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) } as libc::c_int;
+    let res = loop {
+        if let Some(st) = child.try_wait()? {
+            break (t0.elapsed(), Some(st));
+        }
+        if t0.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break (t0.elapsed(), None);
+        }
+        if pidfd >= 0 {
+            let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+            let left = timeout.saturating_sub(t0.elapsed()).as_millis().min(1000) as libc::c_int;
+            unsafe { libc::poll(&mut p, 1, left.max(1)) };
+        } else {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    };
+    if pidfd >= 0 {
+        unsafe { libc::close(pidfd) };
+    }
+    Ok(res)
+}
+
+/// The work directory set by [`set_work_dir`] (until [`cleanup`] removes it).
+pub fn work_dir() -> Option<PathBuf> {
+    WORK_DIR.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(d, _)| d.clone())
+}
+
 /// Stops every recorded daemon (newest first), then unmounts and removes the work directory.
 /// Idempotent.
 pub fn cleanup() {

@@ -90,7 +90,9 @@ pub trait Scenario {
     fn about(&self, k: &Knobs) -> String;
     /// Rounds per engine.
     fn rounds(&self, k: &Knobs) -> usize;
-    /// One round on one engine. Leaves the engine's daemon stopped (helpers may stay up).
+    /// One round on one engine. Leaves the engine's daemon stopped (helpers may stay up), or
+    /// running for its next round when the scenario times client commands on a warm daemon
+    /// (the image scenarios): the harness stops every daemon after the last round.
     fn round(&self, eng: &mut dyn Engine, k: &Knobs, round: usize, out: &mut Samples) -> Result<(), String>;
 }
 
@@ -101,6 +103,8 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(IdleRss),
         Box::new(Api { name: "api-version", paths: &[("version", "{v}/version"), ("ping", "/_ping")] }),
         Box::new(Api { name: "api-info", paths: &[("info", "{v}/info")] }),
+        Box::new(crate::images::ImageLoad),
+        Box::new(crate::images::ImageSave),
     ]
 }
 
