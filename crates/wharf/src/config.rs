@@ -1,5 +1,6 @@
-//! `<config>/config.json`, the docker CLI's configuration file. wharf only reads and
-//! writes `currentContext`; every other key is preserved as-is when the file is saved.
+//! `<config>/config.json`, the docker CLI's configuration file. wharf writes only
+//! `currentContext` and reads a few settings (`imagesFormat`, `pruneFilters`); every
+//! other key is preserved as-is when the file is saved.
 
 use std::fs;
 use std::io::Write;
@@ -43,6 +44,20 @@ impl ConfigFile {
     /// `currentContext`, if set and non-empty.
     pub(crate) fn current_context(&self) -> Option<&str> {
         self.data.get("currentContext").and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// A string setting such as `imagesFormat`, if set and non-empty.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// A list-of-strings setting such as `pruneFilters` (other values are skipped).
+    pub(crate) fn get_str_list(&self, key: &str) -> Vec<String> {
+        self.data
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default()
     }
 
     /// Sets (`Some`) or clears (`None`) `currentContext`.

@@ -5,12 +5,18 @@
 //! Resolution follows the docker CLI (`cli/command/cli.go`): the context named by
 //! `resolve_context_name`, where the `default` context is built from `-H`,
 //! `DOCKER_HOST` and the TLS flags. Errors print as docker prints them.
+//!
+//! [`Conn::raw`] makes the requests bollard's typed API cannot: streamed request
+//! bodies (`load`, `import`), raw response bodies (`save`, `inspect`), and exact query
+//! strings.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::anyhow;
 use bollard::{BollardRequest, Docker, API_DEFAULT_VERSION};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 
 use crate::cli::{parse_host, ClientOptions, Env};
 use crate::context::{self, ContextStore, DockerEndpointMeta, TlsData, DEFAULT_CONTEXT};
@@ -151,6 +157,125 @@ impl Conn {
     pub(crate) fn with_query(&self, extra: String) -> Docker {
         with_request_rewrite(self.docker.clone(), Some(extra))
     }
+
+    /// The negotiated API version as `(major, minor)`.
+    pub(crate) fn api_version(&self) -> (usize, usize) {
+        let v = self.docker.client_version();
+        (v.major_version, v.minor_version)
+    }
+
+    /// A request that bollard's typed API cannot make, or would make lossily: any
+    /// `method` on `path_and_query` (unversioned and already escaped, e.g.
+    /// `/images/load?quiet=1`), with an optional streamed request body and its content
+    /// type. Returns the response body as it arrives; an error status becomes
+    /// bollard's `DockerResponseServerError` (see [`Conn::error`]).
+    ///
+    /// bollard has no public raw-request call, so this sends its `export_images`
+    /// request (whose response body it hands back untouched) through a request modifier
+    /// that replaces the method, path, query, content type and body. The bollard
+    /// timeout is lifted: uploads and downloads of image archives can take long.
+    pub(crate) fn raw(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<(&'static str, BodyStream)>,
+    ) -> impl Stream<Item = Result<Bytes, bollard::errors::Error>> + Unpin + Send {
+        let (major, minor) = self.api_version();
+        let target = format!("/v{major}.{minor}{path_and_query}");
+        let (content_type, body) = match body {
+            Some((ct, b)) => (Some(ct), Some(b)),
+            None => (None, None),
+        };
+        let body = std::sync::Mutex::new(body);
+        let docker = self.docker.clone().with_timeout(std::time::Duration::from_secs(STREAM_TIMEOUT_SECS));
+        let docker = docker.with_request_modifier(move |mut req| {
+            *req.method_mut() = method.clone();
+            let mut parts = req.uri().clone().into_parts();
+            if let Ok(pq) = target.parse() {
+                parts.path_and_query = Some(pq);
+                if let Ok(uri) = http::Uri::from_parts(parts) {
+                    *req.uri_mut() = uri;
+                }
+            }
+            let headers = req.headers_mut();
+            headers.remove(http::header::CONTENT_TYPE);
+            if let Some(ct) = content_type {
+                headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(ct));
+            }
+            if let Some(stream) = body.lock().ok().and_then(|mut b| b.take()) {
+                *req.body_mut() = bollard::body_try_stream(stream);
+            }
+            req
+        });
+        docker.export_images(&[])
+    }
+
+    /// [`Conn::raw`] without a request body, collected; errors as docker prints them.
+    pub(crate) async fn raw_bytes(&self, method: http::Method, path_and_query: &str) -> Result<Vec<u8>, RequestError> {
+        let mut stream = self.raw(method, path_and_query, None);
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.map_err(|e| self.request_error(e))?);
+        }
+        Ok(out)
+    }
+
+    /// A failed request as a [`RequestError`].
+    pub(crate) fn request_error(&self, e: bollard::errors::Error) -> RequestError {
+        let status = match &e {
+            bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+            _ => None,
+        };
+        RequestError { status, message: format!("{:#}", self.error(e)) }
+    }
+
+    /// [`Conn::raw_bytes`] parsed as JSON (`null` for an empty body).
+    pub(crate) async fn raw_json(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        let bytes = self.raw_bytes(method, path_and_query).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| anyhow!("error reading the daemon's response: {e}"))
+    }
+}
+
+/// A failed request: the text docker prints for it, and the HTTP status when the
+/// daemon answered with an error (404 tells "No such image" apart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestError {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// A streamed request body (a file or stdin).
+pub(crate) type BodyStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+/// The timeout of [`Conn::raw`] requests: none in practice, as with the docker CLI.
+const STREAM_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+
+/// Escapes an image name for a URL path as Go's `url.URL` does (`/` and `:` stay).
+pub(crate) fn path_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'/' | b':' | b'@' | b'$' | b'&' | b'+' | b',' | b';' | b'=' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// Installs the request modifier that adds the API version prefix and `extra_query`.
@@ -558,6 +683,12 @@ mod tests {
             "/v1.45/events?since=1&filters=%7B%7D"
         );
         assert_eq!(rewrite_path_and_query("/events", "/v1.24", Some("filters=x")), "/v1.24/events?filters=x");
+    }
+
+    #[test]
+    fn path_escaping() {
+        assert_eq!(path_escape("localhost:5000/my/busybox:v1"), "localhost:5000/my/busybox:v1");
+        assert_eq!(path_escape("a b?c#d%"), "a%20b%3Fc%23d%25");
     }
 
     #[tokio::test]

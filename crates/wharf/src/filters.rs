@@ -1,5 +1,6 @@
 //! `-f/--filter key=value` flags, collected into the `filters` query parameter as the
-//! docker CLI sends it: a JSON object of key → `{"value": true}` maps.
+//! docker CLI sends it: a JSON object of key → `{"value": true}` maps; and query strings
+//! built as Go's `url.Values.Encode` builds them.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,12 @@ impl Filters {
     /// Parses repeated `key=value` flags (docker's `filters.ParseFlag`): the key is
     /// lower-cased and both sides are trimmed.
     pub(crate) fn parse<S: AsRef<str>>(flags: &[S]) -> Result<Filters, String> {
+        Self::parse_flag(flags, "-f, --filter")
+    }
+
+    /// [`Filters::parse`] for a flag spelled `flag` in the error ("--filter" where the
+    /// command has no `-f`).
+    pub(crate) fn parse_flag<S: AsRef<str>>(flags: &[S], flag_name: &str) -> Result<Filters, String> {
         let mut f = Filters::default();
         for flag in flags {
             let arg = flag.as_ref();
@@ -23,7 +30,7 @@ impl Filters {
             }
             let Some((name, value)) = arg.split_once('=') else {
                 return Err(format!(
-                    "invalid argument {arg:?} for \"-f, --filter\" flag: bad format of filter (expected name=value)"
+                    "invalid argument {arg:?} for \"{flag_name}\" flag: bad format of filter (expected name=value)"
                 ));
             };
             f.add(&name.trim().to_lowercase(), value.trim());
@@ -34,6 +41,11 @@ impl Filters {
     /// Adds one value for `key`.
     pub(crate) fn add(&mut self, key: &str, value: &str) {
         self.args.entry(key.to_string()).or_default().insert(value.to_string(), true);
+    }
+
+    /// Whether `key` has the value `value`.
+    pub(crate) fn has(&self, key: &str, value: &str) -> bool {
+        self.args.get(key).is_some_and(|v| v.contains_key(value))
     }
 
     /// True when no filter is set.
@@ -49,6 +61,32 @@ impl Filters {
             m.insert(k.clone(), Value::Object(inner));
         }
         Value::Object(m).to_string()
+    }
+}
+
+/// Query parameters, encoded like Go's `url.Values.Encode`: sorted by key, the values
+/// of a repeated key in the order they were added.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Adds a value for `key` (keys may repeat: `names=a&names=b`).
+    pub(crate) fn add(&mut self, key: &str, value: &str) -> &mut Query {
+        self.0.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// `""`, or `?` and the encoded parameters.
+    pub(crate) fn encode(&self) -> String {
+        let mut pairs: Vec<&(String, String)> = self.0.iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let parts: Vec<String> =
+            pairs.iter().map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v))).collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
     }
 }
 
@@ -85,6 +123,19 @@ mod tests {
             err,
             "invalid argument \"nokey\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
         );
+    }
+
+    #[test]
+    fn queries_like_go() {
+        let mut q = Query::default();
+        q.add("names", "busybox").add("platform", r#"{"os":"linux"}"#).add("names", "alpine:3.20");
+        assert_eq!(q.encode(), "?names=busybox&names=alpine%3A3.20&platform=%7B%22os%22%3A%22linux%22%7D");
+        let mut q = Query::default();
+        q.add("repo", "foo/bar:v1").add("fromSrc", "-").add("changes", "ENV A=1").add("changes", r#"CMD ["sh"]"#);
+        assert_eq!(q.encode(), "?changes=ENV%20A%3D1&changes=CMD%20%5B%22sh%22%5D&fromSrc=-&repo=foo%2Fbar%3Av1");
+        assert_eq!(Query::default().encode(), "");
+        let f = Filters::parse(&["label=a=b"]).expect("parse");
+        assert!(f.has("label", "a=b") && !f.has("label", "a") && !f.has("until", "a=b"));
     }
 
     #[test]

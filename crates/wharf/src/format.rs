@@ -223,6 +223,160 @@ pub(crate) fn write_inspect<W: Write + ?Sized, T: Serialize>(
     Ok(())
 }
 
+/// Writes inspect output from the daemon's raw JSON documents, as docker's inspector
+/// does when it has the raw response: by default the documents as one array indented
+/// by Go's `json.Indent` (keys and values as the daemon sent them), `json` for the
+/// array compacted, else a template per document. Lookup `errors` (and template errors)
+/// fail the command with status 1 after the output; a bad template is status 64.
+pub(crate) fn write_inspect_raw<W: Write + ?Sized>(
+    out: &mut W,
+    format: &str,
+    raws: &[Vec<u8>],
+    mut errors: Vec<String>,
+) -> anyhow::Result<()> {
+    let joined = || {
+        let mut all = b"[".to_vec();
+        for (i, r) in raws.iter().enumerate() {
+            if i > 0 {
+                all.push(b',');
+            }
+            all.extend_from_slice(r);
+        }
+        all.push(b']');
+        all
+    };
+    match format {
+        "" => {
+            if raws.is_empty() {
+                out.write_all(b"[]\n")?;
+            } else {
+                out.write_all(&go_json_indent(&joined(), "    "))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        "json" => {
+            out.write_all(&go_json_compact(&joined()))?;
+            out.write_all(b"\n")?;
+        }
+        src => {
+            let t = parse_template(src).map_err(|e| StatusError::new(64, e))?;
+            let mut buf = String::new();
+            for raw in raws {
+                let data: Value = match serde_json::from_slice(raw) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errors.push(format!("unable to read inspect data: {e}"));
+                        continue;
+                    }
+                };
+                match execute(&t, &data) {
+                    Ok(s) => {
+                        buf.push_str(&s);
+                        buf.push('\n');
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            if buf.is_empty() {
+                buf.push('\n');
+            }
+            out.write_all(buf.as_bytes())?;
+        }
+    }
+    out.flush()?;
+    if !errors.is_empty() {
+        return Err(StatusError::new(1, errors.join("\n")).into());
+    }
+    Ok(())
+}
+
+/// Go's `json.Indent(dst, src, "", indent)` on valid JSON: whitespace between tokens
+/// is dropped, then each element goes on its own line; `{}` and `[]` stay as they are.
+pub(crate) fn go_json_indent(src: &[u8], indent: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len() * 2);
+    let mut depth = 0usize;
+    let mut need_indent = false;
+    let mut in_string = false;
+    let mut escaped = false;
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        for _ in 0..depth {
+            out.extend_from_slice(indent.as_bytes());
+        }
+    };
+    for &c in src {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            continue;
+        }
+        if need_indent && c != b']' && c != b'}' {
+            need_indent = false;
+            depth += 1;
+            newline(&mut out, depth);
+        }
+        match c {
+            b'"' => {
+                in_string = true;
+                out.push(c);
+            }
+            b'{' | b'[' => {
+                need_indent = true;
+                out.push(c);
+            }
+            b',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            b'}' | b']' => {
+                if need_indent {
+                    need_indent = false;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `json.Compact` on valid JSON: the whitespace between tokens removed.
+pub(crate) fn go_json_compact(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(src.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &c in src {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            continue;
+        } else if c == b'"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Compact JSON, escaped like Go's `json.Marshal`.
 pub(crate) fn go_json<T: Serialize + ?Sized>(v: &T) -> anyhow::Result<String> {
     Ok(go_escape(serde_json::to_string(v)?))
@@ -392,6 +546,52 @@ zz        zed ctx                                   tcp://1.2.3.4:2376
         assert_eq!(String::from_utf8(out).expect("utf8"), "[]\n");
         let status = err.downcast_ref::<StatusError>().expect("status");
         assert_eq!((status.code, status.message.as_str()), (1, "context \"q\" does not exist"));
+    }
+
+    /// `docker image inspect` output for a daemon answer written with other spacing.
+    #[test]
+    fn raw_inspect_like_docker() {
+        let raw = br#"{"Id": "sha256:a", "RepoTags": ["b:latest"], "RepoDigests": [], "Config": {"Env": ["P=<x>"], "Labels": {}}, "Data": null, "Size": 1e3, "S": "a\"b, c: [d]"}
+"#
+        .to_vec();
+        let mut out = Vec::new();
+        write_inspect_raw(&mut out, "", std::slice::from_ref(&raw), vec![]).expect("inspect");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            r#"[
+    {
+        "Id": "sha256:a",
+        "RepoTags": [
+            "b:latest"
+        ],
+        "RepoDigests": [],
+        "Config": {
+            "Env": [
+                "P=<x>"
+            ],
+            "Labels": {}
+        },
+        "Data": null,
+        "Size": 1e3,
+        "S": "a\"b, c: [d]"
+    }
+]
+"#
+        );
+        let mut out = Vec::new();
+        write_inspect_raw(&mut out, "json", &[raw.clone(), b"{}".to_vec()], vec![]).expect("json");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "[{\"Id\":\"sha256:a\",\"RepoTags\":[\"b:latest\"],\"RepoDigests\":[],\"Config\":{\"Env\":[\"P=<x>\"],\"Labels\":{}},\"Data\":null,\"Size\":1e3,\"S\":\"a\\\"b, c: [d]\"},{}]\n"
+        );
+        let mut out = Vec::new();
+        let err =
+            write_inspect_raw(&mut out, "", &[], vec!["Error response from daemon: No such image: x:latest".into()])
+                .expect_err("missing");
+        assert_eq!(String::from_utf8(out).expect("utf8"), "[]\n");
+        assert_eq!(err.to_string(), "Error response from daemon: No such image: x:latest");
+        let err = write_inspect_raw(&mut Vec::new(), "{{.Id", &[raw], vec![]).expect_err("bad template");
+        assert_eq!(err.downcast_ref::<StatusError>().map(|s| s.code), Some(64));
     }
 
     #[test]

@@ -9,10 +9,17 @@ mod cli;
 mod config;
 mod connect;
 mod context;
+mod df;
 mod filters;
 mod format;
+mod image;
+mod image_io;
+mod jsonmessage;
+mod platform;
+mod reference;
 mod system;
 mod timeutil;
+mod units;
 
 use std::path::Path;
 
@@ -20,7 +27,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cli::{ClientOptions, Env, GlobalOpts};
 use crate::context::{ContextCommand, ContextEnv};
+use crate::df::DfArgs;
 use crate::format::StatusError;
+use crate::image::{HistoryArgs, ImageCommand, ImagesArgs, RmiArgs, TagArgs};
+use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
 use crate::system::{EventsArgs, InfoArgs, Target, VersionArgs};
 
 /// A self-sufficient runtime for containers
@@ -50,17 +60,36 @@ enum Command {
     Context(ContextCommand),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Manage images
+    #[command(subcommand, arg_required_else_help = true)]
+    Image(ImageCommand),
+    /// List images
+    Images(ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
     /// Manage wharf
     #[command(subcommand, arg_required_else_help = true)]
     System(SystemCommand),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
     /// Show the wharf version information
     Version(VersionArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum SystemCommand {
+    /// Show wharf disk usage
+    Df(DfArgs),
     /// Get real time events from the server
     Events(EventsArgs),
     /// Display system-wide information
@@ -126,6 +155,15 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Version(a) => block_on(system::version(&target(), &a)),
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => block_on(system::info(&target(), &a)),
         Command::Events(a) | Command::System(SystemCommand::Events(a)) => block_on(system::events(&target(), &a)),
+        Command::System(SystemCommand::Df(a)) => block_on(df::df(&target(), &a)),
+        Command::Image(c) => block_on(image::run(&target(), &cx.config, &c)),
+        Command::Images(a) => block_on(image::images(&target(), &cx.config, &a)),
+        Command::History(a) => block_on(image::history(&target(), &a)),
+        Command::Import(a) => block_on(image_io::import(&target(), &a)),
+        Command::Load(a) => block_on(image_io::load(&target(), &a)),
+        Command::Rmi(a) => block_on(image::rmi(&target(), &a)),
+        Command::Save(a) => block_on(image_io::save(&target(), &a)),
+        Command::Tag(a) => block_on(image::tag(&target(), &a)),
     }
 }
 
@@ -207,5 +245,46 @@ mod tests {
         assert!(matches!(c.command, Some(Command::Context(ContextCommand::Create(_)))));
         let e = Cli::try_parse_from(["wharf", "version", "--bogus"]).expect_err("bad flag");
         assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn parses_image_commands() {
+        let ok = |args: &[&str]| Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        for args in [
+            &["wharf", "images", "-a", "--digests", "-f", "dangling=true", "--no-trunc", "-q", "busybox"][..],
+            &["wharf", "image", "ls", "--format", "json"],
+            &["wharf", "image", "list"],
+            &["wharf", "image", "inspect", "-f", "{{.Id}}", "a", "b"],
+            &["wharf", "tag", "a", "b:c"],
+            &["wharf", "image", "tag", "a", "b"],
+            &["wharf", "rmi", "-f", "--no-prune", "a", "b"],
+            &["wharf", "image", "rm", "a"],
+            &["wharf", "image", "remove", "a"],
+            &["wharf", "image", "rmi", "a"],
+            &["wharf", "history", "-H=false", "--no-trunc", "-q", "a"],
+            &["wharf", "image", "history", "--human=false", "a"],
+            &["wharf", "image", "prune", "-a", "-f", "--filter", "until=24h"],
+            &["wharf", "save", "-o", "x.tar", "a", "b"],
+            &["wharf", "image", "save", "a"],
+            &["wharf", "load", "-i", "x.tar", "-q"],
+            &["wharf", "image", "load"],
+            &["wharf", "import", "-c", "ENV A=1", "--change", "CMD [\"sh\"]", "-m", "msg", "x.tar", "r:t"],
+            &["wharf", "image", "import", "-"],
+            &["wharf", "system", "df", "-v", "--format", "json"],
+        ] {
+            ok(args);
+        }
+        let c = ok(&["wharf", "history", "a"]);
+        assert!(matches!(c.command, Some(Command::History(ref h)) if format!("{h:?}").contains("human: true")));
+        let c = ok(&["wharf", "history", "-H=false", "a"]);
+        assert!(matches!(c.command, Some(Command::History(ref h)) if format!("{h:?}").contains("human: false")));
+        for bad in [
+            &["wharf", "rmi"][..],
+            &["wharf", "history", "a", "b"],
+            &["wharf", "tag", "a"],
+            &["wharf", "image", "prune", "x"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -65,13 +65,14 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    fn endpoint(&self) -> anyhow::Result<&Endpoint> {
+    /// The endpoint, or docker's "Failed to initialize" error.
+    pub(crate) fn endpoint(&self) -> anyhow::Result<&Endpoint> {
         self.endpoint.as_ref().map_err(|e| anyhow!("Failed to initialize: unable to resolve docker endpoint: {e}"))
     }
 }
 
 /// Go's `runtime.GOARCH` for this build.
-fn go_arch() -> &'static str {
+pub(crate) fn go_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
