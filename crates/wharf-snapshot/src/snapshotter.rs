@@ -175,6 +175,12 @@ pub trait Snapshotter: Send + Sync {
     /// How whiteouts must be written into [`apply_dir`](Self::apply_dir).
     fn whiteouts(&self) -> Whiteouts;
 
+    /// Moves the active snapshot `key` onto another `parent` (committed). Only drivers whose
+    /// snapshots hold just their own changes ([`Whiteouts::Overlay`]) can: a layer can then be
+    /// unpacked before its parent is known (while an archive streams) and placed afterwards.
+    /// Others refuse (Internal, `Unsupported`); so does a snapshot with children or mounted.
+    fn rebase(&self, key: &str, parent: Option<&str>) -> Result<()>;
+
     /// Removes directories no snapshot owns (left by a crash or a failed removal). Runs at
     /// open; safe to call at any time.
     fn cleanup(&self) -> Result<()>;

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use wharf_types::{Classify, ErrorKind, Mount};
 
 use crate::mount::{mount_all, MountGuard};
-use crate::{Kind, Labels, Snapshotter};
+use crate::{Kind, Labels, Snapshotter, Whiteouts};
 
 /// What a check returns; failures are errors or panics.
 pub type CheckResult = Result<(), Box<dyn StdError + Send + Sync>>;
@@ -128,6 +128,7 @@ checks!(
     many_layers,
     many_layers_long_root,
     concurrent_use,
+    rebase_where_supported,
 );
 
 /// Runs the check `name` on snapshotters made by `opener`, if root and `supported(base)`.
@@ -440,6 +441,33 @@ pub fn files_appear_in_child_after_commit(ctx: &Ctx<'_>) -> CheckResult {
     s.prepare("child", Some("l"), Labels::new())?;
     let g = ctx.mount(&s.mounts("child")?)?;
     ensure!(read(&g.target().join("etc/hostname"))? == "layer", "committed content missing in the child");
+    Ok(())
+}
+
+/// `rebase`: on overlay-style drivers an active snapshot made without a parent, then moved
+/// onto one, shows the parent's files and its own; the move survives a reopen. Drivers that
+/// copy the parent refuse it and leave the snapshot as it was.
+pub fn rebase_where_supported(ctx: &Ctx<'_>) -> CheckResult {
+    let s = ctx.open("s")?;
+    layer(&*s, "base", None, &[("etc/base", "base")])?;
+    s.prepare("k", None, Labels::new())?;
+    write(&s.apply_dir("k")?.join("etc/own"), "own")?;
+    if s.whiteouts() != Whiteouts::Overlay {
+        ensure!(s.rebase("k", Some("base")).is_err(), "a copying driver accepted rebase");
+        ensure!(s.stat("k")?.parent.is_none(), "a refused rebase changed the parent");
+        return Ok(());
+    }
+    ensure!(kind_of(s.rebase("k", Some("nosuch"))) == Some(ErrorKind::NotFound), "rebase onto a missing parent");
+    s.rebase("k", Some("base"))?;
+    s.commit("top", "k", Labels::new())?;
+    ensure!(kind_of(s.rebase("top", None)).is_some(), "a committed snapshot was rebased");
+    drop(s);
+    let s = ctx.open("s")?;
+    ensure!(s.stat("top")?.parent.as_deref() == Some("base"), "the new parent did not survive a reopen");
+    s.view("v", Some("top"), Labels::new())?;
+    let g = ctx.mount(&s.mounts("v")?)?;
+    ensure!(read(&g.target().join("etc/base"))? == "base", "the new parent's file is missing");
+    ensure!(read(&g.target().join("etc/own"))? == "own", "the rebased layer's own file is missing");
     Ok(())
 }
 
@@ -795,7 +823,7 @@ macro_rules! snapshotter_suite {
             views_are_read_only, actives_are_copy_on_write, files_appear_in_child_after_commit,
             remove_with_children_refused, remove_active_frees_dirs, list_and_walk, usage, labels,
             independent_snapshotters, reopen_keeps_state, crash_leftovers_cleaned,
-            metadata_preserved, many_layers, many_layers_long_root, concurrent_use
+            metadata_preserved, many_layers, many_layers_long_root, concurrent_use, rebase_where_supported
         );
     };
 }
