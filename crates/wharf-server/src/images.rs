@@ -148,7 +148,11 @@ async fn post_images(
             b.tag(name, q.get("repo").unwrap_or_default(), q.get("tag").unwrap_or_default()).await?;
             Ok(StatusCode::CREATED.into_response())
         }
-        Some((_, "push")) => Err(ApiError::new(ErrorKind::NotImplemented, "pushing images is not supported yet")),
+        Some((name, "push")) => {
+            // As dockerd, a missing image is a 404 before anything else.
+            b.inspect(name).await?;
+            Err(ApiError::new(ErrorKind::NotImplemented, "pushing images is not supported yet"))
+        }
         _ => Err(crate::error::not_found().await),
     }
 }
@@ -215,6 +219,9 @@ async fn create(b: &dyn ImageBackend, q: &QueryArgs, version: ApiVersion, body: 
         return Err(ApiError::new(ErrorKind::NotImplemented, "pulling images is not supported yet"));
     }
     let src = q.string("fromSrc");
+    if src.is_empty() {
+        return Err(ApiError::invalid("either fromImage or fromSrc must be given"));
+    }
     let message = match q.string("message") {
         // As dockerd: the history comment names the source when no message is given.
         m if m.is_empty() => format!("Imported from {src}"),

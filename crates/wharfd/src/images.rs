@@ -106,12 +106,7 @@ impl ImageBackend for ImageAdapter {
         blocking(&self.store, move |s| s.prune(&filters)).await
     }
 
-    async fn load(
-        &self,
-        body: ByteStream,
-        quiet: bool,
-        platform: Option<String>,
-    ) -> Result<ProgressStream, ApiError> {
+    async fn load(&self, body: ByteStream, quiet: bool, platform: Option<String>) -> Result<ProgressStream, ApiError> {
         let (tx, rx) = mpsc::channel::<Progress>(64);
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {

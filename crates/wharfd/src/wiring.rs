@@ -47,7 +47,8 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
     tracing::info!(driver = snapshotter.driver(), "storage driver ready");
     let db = wharf_store::Db::open(&cfg.data_root.join("wharf.db"), wharf_image::store::MIGRATIONS)
         .context("opening the metadata database")?;
-    let blobs = wharf_store::BlobStore::open(&cfg.data_root.join("content"), &db).context("opening the content store")?;
+    let blobs =
+        wharf_store::BlobStore::open(&cfg.data_root.join("content"), &db).context("opening the content store")?;
     let image_store = Arc::new(
         wharf_image::store::ImageStore::open(db, blobs, snapshotter.clone(), events.clone())
             .context("opening the image store")?,

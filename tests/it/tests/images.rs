@@ -87,7 +87,8 @@ fn load_list_inspect_tag_history_rmi_with_both_clis() {
     d.wharf(&["tag", short, "other"]).ok();
     let names = d.docker(&["image", "inspect", "--format", "{{json .RepoTags}}", &img.id]);
     assert_eq!(names.ok().trim(), r#"["layered:1","localhost:5000/team/app:v2","other:latest"]"#);
-    let filtered = d.docker(&["images", "--filter", "reference=localhost:5000/*/*", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let filtered =
+        d.docker(&["images", "--filter", "reference=localhost:5000/*/*", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert_eq!(filtered.ok().trim(), "localhost:5000/team/app:v2");
 
     // history: newest first, the image ID on the top entry, a size per layer.
@@ -189,26 +190,50 @@ fn skopeo_archives_load_and_wharf_archives_read_by_skopeo() {
     let dir = d.root.path();
     let docker_arch = dir.join("skopeo-docker.tar");
     let oci_arch = dir.join("skopeo-oci.tar");
-    run(Command::new(&skopeo).args(["copy", "--quiet", &format!("docker-archive:{}", s(&src)), &format!("docker-archive:{}:sko:docker", s(&docker_arch))])).ok();
-    run(Command::new(&skopeo).args(["copy", "--quiet", &format!("docker-archive:{}", s(&src)), &format!("oci-archive:{}:sko-oci", s(&oci_arch))])).ok();
+    run(Command::new(&skopeo).args([
+        "copy",
+        "--quiet",
+        &format!("docker-archive:{}", s(&src)),
+        &format!("docker-archive:{}:sko:docker", s(&docker_arch)),
+    ]))
+    .ok();
+    run(Command::new(&skopeo).args([
+        "copy",
+        "--quiet",
+        &format!("docker-archive:{}", s(&src)),
+        &format!("oci-archive:{}:sko-oci", s(&oci_arch)),
+    ]))
+    .ok();
 
     let out = d.docker(&["load", "-i", s(&docker_arch)]);
     assert!(out.ok().contains("Loaded image: sko:docker"), "{}", out.stdout);
     let out = d.wharf(&["load", "-i", s(&oci_arch)]);
     assert!(out.ok().contains("Loaded image"), "{}", out.stdout);
-    // skopeo keeps the config, so both are the same image.
+    // A docker-archive copy keeps the config (same image ID); the OCI copy rewrites it as an
+    // OCI config (another ID) but carries the same layers.
     assert_eq!(inspect(&d, "sko:docker")["Id"], img.id);
     let ids = d.docker(&["images", "-q", "--no-trunc"]);
-    assert!(ids.ok().lines().all(|l| l == img.id), "{}", ids.stdout);
+    let ids: Vec<&str> = ids.ok().lines().collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    for id in ids {
+        assert_eq!(inspect(&d, id)["RootFS"]["Layers"], serde_json::json!(img.diff_ids), "{id}");
+    }
 
     // What wharf saves, skopeo reads: same config digest, same layers.
     let saved = dir.join("wharf-saved.tar");
     d.wharf(&["save", "-o", s(&saved), "sko:docker"]).ok();
-    let insp = run(Command::new(&skopeo).args(["inspect", "--raw", "--config", &format!("docker-archive:{}", s(&saved))]));
+    let insp =
+        run(Command::new(&skopeo).args(["inspect", "--raw", "--config", &format!("docker-archive:{}", s(&saved))]));
     let config: serde_json::Value = serde_json::from_str(insp.ok()).unwrap();
     assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!(img.diff_ids));
     let copied = dir.join("copied-oci");
-    run(Command::new(&skopeo).args(["copy", "--quiet", &format!("docker-archive:{}", s(&saved)), &format!("oci:{}:x", s(&copied))])).ok();
+    run(Command::new(&skopeo).args([
+        "copy",
+        "--quiet",
+        &format!("docker-archive:{}", s(&saved)),
+        &format!("oci:{}:x", s(&copied)),
+    ]))
+    .ok();
     assert!(copied.join("index.json").is_file());
 }
 
@@ -233,7 +258,17 @@ fn import_with_changes_and_prune_and_df() {
         layer
     };
     std::fs::write(&rootfs, &members).unwrap();
-    let out = d.docker(&["import", "--change", "CMD [\"/bin/sh\"]", "--change", "ENV A=b", "-m", "from test", s(&rootfs), "imp:1"]);
+    let out = d.docker(&[
+        "import",
+        "--change",
+        "CMD [\"/bin/sh\"]",
+        "--change",
+        "ENV A=b",
+        "-m",
+        "from test",
+        s(&rootfs),
+        "imp:1",
+    ]);
     let id = out.ok().trim().to_string();
     assert!(id.starts_with("sha256:"), "{id}");
     let i = inspect(&d, "imp:1");
@@ -352,4 +387,33 @@ fn killed_during_load_leaves_no_half_image_and_no_orphan_blob() {
     let info = d.get_json("/info");
     assert_eq!(info["Images"], 1);
     d.stop();
+}
+
+#[test]
+fn vfs_driver_loads_saves_and_removes_too() {
+    if !have_busybox() {
+        return;
+    }
+    let d =
+        Daemon::start_with(wharf_it::DaemonOpts { args: vec!["--storage-driver=vfs".into()], ..Default::default() });
+    let img = layered_image("on:vfs");
+    let file = write_archive(&d, "vfs.tar", &img);
+    let out = d.wharf(&["load", "-i", s(&file)]);
+    assert!(out.ok().contains("Loaded image: on:vfs"), "{}", out.stdout);
+    let i = inspect(&d, "on:vfs");
+    assert_eq!(i["GraphDriver"]["Name"], "vfs");
+    assert_eq!(i["Id"], img.id);
+    // The top layer's vfs tree is the whole image: the whiteout and the opaque dir applied.
+    let snaps = d.data_root.join("vfs/snapshots");
+    let tops: Vec<PathBuf> = std::fs::read_dir(&snaps).unwrap().flatten().map(|e| e.path().join("fs")).collect();
+    let top = tops.iter().find(|p| p.join("opq/new").exists()).expect("a snapshot with the top layer");
+    assert!(top.join("data/b").exists() && !top.join("data/a").exists());
+    assert!(!top.join("opq/old").exists() && !top.join("opq/sub").exists());
+    assert!(top.join("bin/busybox").exists());
+    let saved = d.root.path().join("vfs-saved.tar");
+    d.docker(&["save", "-o", s(&saved), "on:vfs"]).ok();
+    d.docker(&["rmi", "on:vfs"]).ok();
+    assert!(files_under(&snaps).is_empty(), "{:?}", files_under(&snaps));
+    d.docker(&["load", "-i", s(&saved)]).ok();
+    assert_eq!(inspect(&d, "on:vfs")["Id"], img.id);
 }

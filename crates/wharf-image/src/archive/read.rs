@@ -235,6 +235,8 @@ fn add_file(
         }
         None => None,
     };
+    // The member's own sha256 is the diff ID of an uncompressed layer: not hashed twice.
+    let member_is_sha256 = expected.as_ref().is_none_or(|d| d.algorithm() == &oci_spec::image::DigestAlgorithm::Sha256);
     let hasher = match &expected {
         Some(d) => Hasher::for_digest(d)
             .ok_or_else(|| ImageError::archive(format!("unsupported digest algorithm in {path:?}")))?,
@@ -245,7 +247,7 @@ fn add_file(
         inner: entry,
         count: 0,
         hasher: Some(hasher),
-        diff: Some(DiffIdWriter::new()),
+        diff: Some(if member_is_sha256 { DiffIdWriter::skipping_plain() } else { DiffIdWriter::new() }),
         json: keep_json.then(Vec::new),
         json_decided: false,
         read_error: None,
@@ -283,7 +285,10 @@ fn add_file(
         ));
     }
     let compression = tee.diff.as_ref().map_or(Compression::None, DiffIdWriter::compression);
-    let diff_id = tee.diff.take().and_then(DiffIdWriter::finish);
+    let diff_id = match tee.diff.take() {
+        Some(_) if compression == Compression::None && member_is_sha256 => Some(actual.clone()),
+        d => d.and_then(DiffIdWriter::finish),
+    };
     let json = tee.json.take();
     if let Some(j) = &json {
         c.json_total += j.len() as u64;

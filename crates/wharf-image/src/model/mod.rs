@@ -312,11 +312,13 @@ pub fn compute_diff_id(r: &mut dyn Read) -> Result<Digest> {
 pub(crate) struct DiffIdWriter {
     head: Vec<u8>,
     state: DiffState,
+    /// Do not hash a plain (uncompressed) stream: the caller already has its sha256.
+    skip_plain: bool,
 }
 
 enum DiffState {
     Sniffing,
-    Plain(Box<Hasher>),
+    Plain(Option<Box<Hasher>>),
     Gzip(Box<flate2::write::MultiGzDecoder<Hasher>>),
     Zstd(Box<zstd::stream::write::Decoder<'static, Hasher>>),
     Failed,
@@ -326,7 +328,13 @@ const SNIFF_LEN: usize = 4;
 
 impl DiffIdWriter {
     pub(crate) fn new() -> Self {
-        Self { head: Vec::with_capacity(SNIFF_LEN), state: DiffState::Sniffing }
+        Self { head: Vec::with_capacity(SNIFF_LEN), state: DiffState::Sniffing, skip_plain: false }
+    }
+
+    /// A writer that leaves a plain stream unhashed ([`DiffIdWriter::finish`] gives `None`
+    /// for it): for callers that compute the stream's sha256 anyway.
+    pub(crate) fn skipping_plain() -> Self {
+        Self { skip_plain: true, ..Self::new() }
     }
 
     /// The compression sniffed so far (`None` for a stream shorter than the magic).
@@ -351,7 +359,9 @@ impl DiffIdWriter {
         }
         let ok = match &mut self.state {
             DiffState::Plain(h) => {
-                h.update(b);
+                if let Some(h) = h {
+                    h.update(b);
+                }
                 true
             }
             DiffState::Gzip(d) => d.write_all(b).is_ok(),
@@ -367,7 +377,7 @@ impl DiffIdWriter {
         use std::io::Write;
         let head = std::mem::take(&mut self.head);
         let mut state = match Compression::sniff(&head) {
-            Compression::None => DiffState::Plain(Box::new(Hasher::sha256())),
+            Compression::None => DiffState::Plain((!self.skip_plain).then(|| Box::new(Hasher::sha256()))),
             Compression::Gzip => DiffState::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Hasher::sha256()))),
             Compression::Zstd => match zstd::stream::write::Decoder::new(Hasher::sha256()) {
                 Ok(d) => DiffState::Zstd(Box::new(d)),
@@ -376,7 +386,9 @@ impl DiffIdWriter {
         };
         let ok = match &mut state {
             DiffState::Plain(h) => {
-                h.update(&head);
+                if let Some(h) = h {
+                    h.update(&head);
+                }
                 true
             }
             DiffState::Gzip(d) => d.write_all(&head).is_ok(),
@@ -393,7 +405,7 @@ impl DiffIdWriter {
             self.start();
         }
         match self.state {
-            DiffState::Plain(h) => Some(h.finish()),
+            DiffState::Plain(h) => h.map(|h| h.finish()),
             DiffState::Gzip(d) => d.finish().ok().map(Hasher::finish),
             DiffState::Zstd(d) => d.finish().ok().map(Hasher::finish),
             DiffState::Sniffing | DiffState::Failed => None,

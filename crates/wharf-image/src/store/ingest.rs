@@ -6,7 +6,9 @@
 //! chain IDs; one transaction then inserts the image, its layers and names (GC roots from then
 //! on); the lease is dropped last.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
+use std::sync::mpsc;
 
 use wharf_fs::{ApplyOptions, Root, WhiteoutMode};
 use wharf_snapshot::{Labels, Whiteouts};
@@ -49,18 +51,68 @@ struct LayerIn {
     diff_id: String,
 }
 
-/// Stores archive members in the content store under a lease.
+/// A layer unpacked while its blob streamed in, before its parent was known (overlay-style
+/// drivers only): an active snapshot without parent, rebased when the image is registered.
+#[derive(Debug)]
+pub(super) struct Staged {
+    key: String,
+    diff_id: String,
+    size: u64,
+    tar_size: u64,
+}
+
+/// Stores archive members in the content store under a lease; on drivers whose snapshots hold
+/// only their own changes, members that look like layers are also unpacked on a second thread
+/// as they stream (the two cores then share the work of a load).
 struct LeasedSink<'a> {
     store: &'a ImageStore,
     lease: &'a str,
+    staged: HashMap<String, Staged>,
+    seq: u64,
 }
+
+/// Bytes read at a time from an archive member.
+const CHUNK: usize = 256 * 1024;
 
 impl BlobSink for LeasedSink<'_> {
     fn put(&mut self, expected: Option<&Digest>, r: &mut dyn Read) -> Result<Digest> {
         let mut w = self.store.blobs.writer(None).map_err(ImageError::storage)?.with_lease(self.lease);
-        io::copy(r, &mut w).map_err(|e| ImageError::io("storing an archive member", e))?;
-        let actual = w.commit().map_err(ImageError::storage)?;
-        let actual = crate::parse_digest(actual.as_str())?;
+        let mut head = vec![0u8; 512];
+        let n = read_head(r, &mut head)?;
+        head.truncate(n);
+        let stage = self.store.snapshots.whiteouts() == Whiteouts::Overlay && looks_like_layer(&head);
+        let staging = if stage { self.start_stage().ok() } else { None };
+        let copied = copy_member(r, &head, &mut w, staging.as_ref().map(|(_, tx, _)| tx));
+        let (key, applied) = match staging {
+            Some((key, tx, handle)) => {
+                drop(tx);
+                (Some(key), handle.join().ok())
+            }
+            None => (None, None),
+        };
+        let stored = copied.and_then(|()| w.commit().map_err(ImageError::storage));
+        let actual = match stored.and_then(|d| crate::parse_digest(d.as_str())) {
+            Ok(d) => d,
+            Err(e) => {
+                if let Some(k) = key {
+                    let _ = self.store.snapshots.remove(&k);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(k) = key {
+            match applied {
+                Some(Ok(stats)) if !self.staged.contains_key(actual.as_ref() as &str) => {
+                    self.staged.insert(
+                        actual.to_string(),
+                        Staged { key: k, diff_id: stats.diff_id, size: stats.content_bytes, tar_size: stats.bytes },
+                    );
+                }
+                _ => {
+                    let _ = self.store.snapshots.remove(&k);
+                }
+            }
+        }
         if let Some(exp) = expected {
             if *exp != actual {
                 return Err(ImageError::DigestMismatch {
@@ -71,6 +123,115 @@ impl BlobSink for LeasedSink<'_> {
             }
         }
         Ok(actual)
+    }
+}
+
+type StageHandle = std::thread::JoinHandle<std::result::Result<wharf_fs::ApplyStats, wharf_fs::FsError>>;
+
+impl LeasedSink<'_> {
+    /// Prepares a parentless snapshot and starts unpacking into it from a channel.
+    fn start_stage(&mut self) -> Result<(String, mpsc::SyncSender<Vec<u8>>, StageHandle)> {
+        self.seq += 1;
+        let key = format!("{EXTRACT_PREFIX}{}-s{}", now_nanos(), self.seq);
+        let snaps = &self.store.snapshots;
+        snaps.prepare(&key, None, Labels::new()).map_err(ImageError::storage)?;
+        let root = match snaps
+            .apply_dir(&key)
+            .map_err(ImageError::storage)
+            .and_then(|d| Root::new(&d).map_err(ImageError::storage))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = snaps.remove(&key);
+                return Err(e);
+            }
+        };
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
+        let opts = ApplyOptions { whiteout_mode: WhiteoutMode::Overlay, ..ApplyOptions::default() };
+        let handle = std::thread::Builder::new()
+            .name("layer-unpack".into())
+            .spawn(move || wharf_fs::apply_layer(&root, ChanReader { rx, cur: Vec::new(), pos: 0 }, &opts))
+            .map_err(|e| ImageError::io("starting an unpack thread", e));
+        match handle {
+            Ok(h) => Ok((key, tx, h)),
+            Err(e) => {
+                let _ = snaps.remove(&key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes the staged snapshots nobody used.
+    fn discard_staged(&mut self) {
+        for (_, st) in self.staged.drain() {
+            let _ = self.store.snapshots.remove(&st.key);
+        }
+    }
+}
+
+/// Copies a member (its first bytes already read into `head`) into the blob writer, and into
+/// the unpacking thread while it still reads.
+fn copy_member(
+    r: &mut dyn Read,
+    head: &[u8],
+    w: &mut wharf_store::BlobWriter,
+    tx: Option<&mpsc::SyncSender<Vec<u8>>>,
+) -> Result<()> {
+    let write_err = |e| ImageError::io("storing an archive member", e);
+    let mut tx = tx;
+    let mut send = |chunk: &[u8]| {
+        if let Some(t) = tx {
+            if t.send(chunk.to_vec()).is_err() {
+                tx = None; // the unpack stopped (a bad tar): the blob is stored all the same
+            }
+        }
+    };
+    io::Write::write_all(w, head).map_err(write_err)?;
+    send(head);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(write_err(e)),
+        };
+        io::Write::write_all(w, &buf[..n]).map_err(write_err)?;
+        send(&buf[..n]);
+    }
+}
+
+/// Whether a member's first bytes look like a layer: a tar header (`ustar` magic at 257) or a
+/// gzip / zstd stream.
+fn looks_like_layer(head: &[u8]) -> bool {
+    match Compression::sniff(head) {
+        Compression::Gzip | Compression::Zstd => true,
+        Compression::None => head.len() >= 262 && &head[257..262] == b"ustar",
+    }
+}
+
+/// Reads the chunks a channel delivers; the end of the channel is the end of the stream.
+struct ChanReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(v) => {
+                    self.cur = v;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -129,17 +290,21 @@ impl ImageStore {
             _ => self.platform.clone(),
         };
         let (leases, lease) = self.new_lease("load")?;
+        let mut sink = LeasedSink { store: self, lease: &lease, staged: HashMap::new(), seq: 0 };
         let result = (|| {
-            let images = read_archive(archive, &mut LeasedSink { store: self, lease: &lease }, &platform)?;
+            let started = std::time::Instant::now();
+            let images = read_archive(archive, &mut sink, &platform)?;
+            tracing::debug!(elapsed = ?started.elapsed(), images = images.len(), staged = sink.staged.len(), "archive stored");
             if images.is_empty() {
                 return Err(ImageError::archive("no image found in the archive"));
             }
             let mut lines = Vec::new();
             for img in &images {
-                lines.extend(self.register_loaded(img, progress)?);
+                lines.extend(self.register_loaded(img, &mut sink.staged, progress)?);
             }
             Ok(lines)
         })();
+        sink.discard_staged();
         // Registered images no longer need the lease; a failed load leaves its blobs to GC.
         if let Err(e) = leases.delete_lease(&lease) {
             tracing::warn!(lease, "dropping lease: {e}");
@@ -150,7 +315,12 @@ impl ImageStore {
         result
     }
 
-    fn register_loaded(&self, img: &LoadedImage, progress: &mut dyn FnMut(Progress)) -> Result<Vec<String>> {
+    fn register_loaded(
+        &self,
+        img: &LoadedImage,
+        staged: &mut HashMap<String, Staged>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<String>> {
         let id = img.config_digest.to_string();
         let config_size = self.blobs.info(&wd(&img.config_digest)?).map_err(ImageError::storage)?.map_or(0, |i| i.size);
         let layers: Vec<LayerIn> = img
@@ -172,6 +342,7 @@ impl ImageStore {
             img.manifest_digest.as_ref().map(|d| d.to_string()),
             &layers,
             &names,
+            staged,
             progress,
         )?;
         let mut lines = Vec::new();
@@ -199,10 +370,11 @@ impl ImageStore {
         manifest_digest: Option<String>,
         layers: &[LayerIn],
         names: &[ImageRef],
+        staged: &mut HashMap<String, Staged>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<(String, String)>> {
         let _g = self.lock_layers();
-        let unpacked = self.unpack(layers, progress)?;
+        let unpacked = self.unpack(layers, staged, progress)?;
         let now = now_nanos();
         self.db.tx(|tx| {
             tx.execute(
@@ -242,7 +414,12 @@ impl ImageStore {
 
     /// Unpacks each layer not unpacked yet into a snapshot named by its chain ID, checking its
     /// diff ID. Holds the layer lock (taken by the caller).
-    fn unpack(&self, layers: &[LayerIn], progress: &mut dyn FnMut(Progress)) -> Result<Vec<Unpacked>> {
+    fn unpack(
+        &self,
+        layers: &[LayerIn],
+        staged: &mut HashMap<String, Staged>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Unpacked>> {
         let diff_ids: Vec<Digest> = layers.iter().map(|l| crate::parse_digest(&l.diff_id)).collect::<Result<_>>()?;
         let chains = chain_ids(&diff_ids);
         let mut out = Vec::new();
@@ -278,7 +455,31 @@ impl ImageStore {
                     // this process): its size is unknown, so it is unpacked again.
                     self.snapshots.remove(&chain).map_err(ImageError::storage)?;
                 }
-                let (size, tar_size) = self.unpack_one(l, &chain, parent.as_deref(), &short, progress)?;
+                let (size, tar_size) = match staged.remove(&l.blob.to_string()) {
+                    Some(st) if st.diff_id == l.diff_id => {
+                        let placed = self
+                            .snapshots
+                            .rebase(&st.key, parent.as_deref())
+                            .and_then(|()| self.snapshots.commit(&chain, &st.key, Labels::new()));
+                        if let Err(e) = placed {
+                            let _ = self.snapshots.remove(&st.key);
+                            return Err(ImageError::storage(e));
+                        }
+                        progress(Progress::Status {
+                            id: short.clone(),
+                            status: "Loading layer".into(),
+                            current: Some(l.blob_size),
+                            total: Some(l.blob_size),
+                        });
+                        (st.size, st.tar_size)
+                    }
+                    other => {
+                        if let Some(st) = other {
+                            let _ = self.snapshots.remove(&st.key);
+                        }
+                        self.unpack_one(l, &chain, parent.as_deref(), &short, progress)?
+                    }
+                };
                 out.push(Unpacked {
                     chain_id: chain.clone(),
                     diff_id: l.diff_id.clone(),
@@ -324,7 +525,9 @@ impl ImageStore {
                 id: short.to_string(),
                 progress: &mut *progress,
             };
+            let started = std::time::Instant::now();
             let stats = wharf_fs::apply_layer(&root, reader, &opts).map_err(ImageError::storage)?;
+            tracing::debug!(elapsed = ?started.elapsed(), bytes = stats.bytes, entries = stats.entries, "layer unpacked");
             if stats.diff_id != l.diff_id {
                 return Err(ImageError::DigestMismatch {
                     what: format!("layer {}", l.blob),
@@ -389,7 +592,7 @@ impl ImageStore {
             let id = cw.commit().map_err(ImageError::storage)?.to_string();
             let layer = LayerIn { blob, blob_size, media_type: media_type.to_string(), diff_id };
             let names: Vec<ImageRef> = name.into_iter().collect();
-            self.register(&id, bytes.len() as u64, None, &[layer], &names, progress)?;
+            self.register(&id, bytes.len() as u64, None, &[layer], &names, &mut HashMap::new(), progress)?;
             Ok(id)
         })();
         if let Err(e) = leases.delete_lease(&lease) {
@@ -405,7 +608,7 @@ impl ImageStore {
     }
 }
 
-fn read_head(r: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+fn read_head(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {

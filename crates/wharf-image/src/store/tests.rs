@@ -18,10 +18,14 @@ struct Fixture {
 }
 
 fn open_at(root: &std::path::Path) -> (ImageStore, Arc<EventBus>) {
+    open_with(root, "vfs")
+}
+
+fn open_with(root: &std::path::Path, driver: &str) -> (ImageStore, Arc<EventBus>) {
     let db = Db::open(&root.join("meta.db"), MIGRATIONS).unwrap();
     let blobs = BlobStore::open(&root.join("content"), &db).unwrap();
     let snaps: Arc<dyn wharf_snapshot::Snapshotter> =
-        Arc::from(wharf_snapshot::open_driver("vfs", root.join("vfs")).unwrap());
+        Arc::from(wharf_snapshot::open_driver(driver, root.join(driver)).unwrap());
     let events = Arc::new(EventBus::new());
     (ImageStore::open(db, blobs, snaps, events.clone()).unwrap(), events)
 }
@@ -257,4 +261,33 @@ fn a_bad_load_leaves_nothing_and_restart_collects_leftovers() {
     let (store, _) = open_at(&f.root);
     assert!(store.snapshotter().list().unwrap().is_empty());
     assert!(store.blobs.list().unwrap().is_empty());
+}
+
+#[test]
+fn overlay_unpacks_layers_while_they_stream_and_places_them_after() {
+    let dir = tempfile::tempdir().unwrap();
+    if !wharf_snapshot::OverlaySnapshotter::detect(dir.path()) {
+        eprintln!("skipped: overlayfs unavailable here");
+        return;
+    }
+    let (store, _) = open_with(dir.path(), "overlay2");
+    let base = layer(&[("etc/a", "1"), ("etc/b", "2")]);
+    let top = layer(&[("etc/c", "3")]);
+    let (a, id) = archive(&["ov:1"], &[base.clone(), top], "2024-01-01T00:00:00Z", json!({}));
+    let mut seen = Vec::new();
+    store.load(Cursor::new(&a), None, &mut |p| seen.push(p)).unwrap();
+    assert!(seen.iter().any(|p| matches!(p, Progress::Status { status, .. } if status == "Loading layer")));
+    let (got, chain) = store.layer_chain("ov:1").unwrap();
+    assert_eq!(got, id);
+    let snaps = store.snapshotter();
+    assert_eq!(snaps.stat(&chain[1].0).unwrap().parent.as_deref(), Some(chain[0].0.as_str()));
+    assert_eq!(std::fs::read_to_string(snaps.upper_dir(&chain[1].0).unwrap().join("etc/c")).unwrap(), "3");
+    assert!(!snaps.upper_dir(&chain[1].0).unwrap().join("etc/a").exists(), "the top layer holds only its own files");
+    assert_eq!(std::fs::read_to_string(snaps.upper_dir(&chain[0].0).unwrap().join("etc/a")).unwrap(), "1");
+    assert_eq!(snaps.list().unwrap().len(), 2, "no staged snapshot is left: {:?}", snaps.list().unwrap());
+    assert_eq!(store.inspect("ov:1").unwrap().size, 3);
+    // A second image on the same base: the base is reused, its staged copy dropped.
+    let (b, _) = archive(&["ov:2"], &[base, layer(&[("x", "y")])], "2024-01-02T00:00:00Z", json!({}));
+    store.load(Cursor::new(&b), None, &mut |_| {}).unwrap();
+    assert_eq!(snaps.list().unwrap().len(), 3);
 }
