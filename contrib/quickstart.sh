@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(pkg-config iproute2)
+PACKAGES=(pkg-config iproute2 busybox-static)
 missing=()
 for p in "${PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${missing[@]}"; fi
@@ -26,6 +26,18 @@ fi
 echo "wharfd is running (pid $(cat /run/wharf/wharfd.pid)); log: /var/log/wharfd.log"
 wharf version
 wharf info
+
+# A busybox image from Debian's busybox-static (no registry needed).
+if ! wharf image inspect busybox:latest >/dev/null 2>&1; then
+    rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/root"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for app in $("$rootfs/bin/busybox" --list); do [ "$app" = busybox ] || ln -sf busybox "$rootfs/bin/$app"; done
+    tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . |
+        wharf import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' -m "busybox-static from Debian" - busybox:latest
+    rm -rf "$rootfs"
+fi
+wharf images
 if [ -x /usr/local/bin/docker ] || command -v docker >/dev/null; then
     echo; echo "The stock docker CLI talks to it too:"
     docker -H "unix://$SOCK" version --format 'docker → {{.Server.Platform.Name}} {{.Server.Version}} (API {{.Server.APIVersion}})'

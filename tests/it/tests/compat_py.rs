@@ -51,3 +51,47 @@ print("ok")
     assert_eq!(out.ok().trim(), "ok", "{}", out.stderr);
     d.stop();
 }
+
+#[test]
+fn docker_py_loads_lists_tags_saves_and_removes_images() {
+    if !python_sdk() || !wharf_it::images::have_busybox() {
+        return;
+    }
+    let d = Daemon::start();
+    let img = wharf_it::images::layered_image("py:1");
+    let archive = d.root.path().join("py.tar");
+    std::fs::write(&archive, &img.archive).unwrap();
+    let script = r#"
+import sys, time, docker
+c = docker.DockerClient(base_url=sys.argv[1], version="auto")
+t0 = time.time()
+with open(sys.argv[2], "rb") as f:
+    loaded = c.images.load(f.read())
+assert [i.id for i in loaded] == [sys.argv[3]], loaded
+im = c.images.get("py:1")
+assert im.tags == ["py:1"], im.tags
+assert im.attrs["RootFS"]["Type"] == "layers"
+assert im.tag("py", "2") is True
+assert sorted(c.images.get(sys.argv[3]).tags) == ["py:1", "py:2"]
+assert [i.id for i in c.images.list(filters={"reference": "py:2"})] == [sys.argv[3]]
+data = b"".join(im.save(named=True))
+assert len(data) > 100000
+assert len(im.history()) == 3
+c.images.remove("py:2")
+c.images.remove("py:1")
+assert c.images.list() == []
+try:
+    c.images.get("py:1")
+    raise SystemExit("a removed image must be gone")
+except docker.errors.ImageNotFound:
+    pass
+evs = [e["Action"] for e in c.events(since=t0 - 1, until=time.time() + 0.2, decode=True, filters={"type": "image"})]
+for want in ["load", "tag", "save", "untag", "delete"]:
+    assert want in evs, (want, evs)
+print("ok")
+"#;
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", script, &d.host(), archive.to_str().unwrap(), &img.id]);
+    let out = wharf_it::CmdResult::run(cmd);
+    assert_eq!(out.ok().trim(), "ok", "{}", out.stderr);
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 use wharf_events::EventBus;
 use wharf_store::{BlobStore, Db};
-use wharf_types::{Filters, Progress};
+use wharf_types::{Classify, Filters, Progress};
 
 use super::*;
 
@@ -290,4 +290,47 @@ fn overlay_unpacks_layers_while_they_stream_and_places_them_after() {
     let (b, _) = archive(&["ov:2"], &[base, layer(&[("x", "y")])], "2024-01-02T00:00:00Z", json!({}));
     store.load(Cursor::new(&b), None, &mut |_| {}).unwrap();
     assert_eq!(snaps.list().unwrap().len(), 3);
+}
+
+struct FakeUsers(Vec<(String, String, bool)>);
+
+impl ImageUsers for FakeUsers {
+    fn users_of(&self, id: &str) -> Vec<(String, bool)> {
+        self.0.iter().filter(|(i, _, _)| i == id).map(|(_, c, r)| (c.clone(), *r)).collect()
+    }
+}
+
+#[test]
+fn images_used_by_containers_are_conflicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = open_at(dir.path());
+    let (a, id) = archive(&["used:1"], &[layer(&[("a", "1")])], "2024-01-01T00:00:00Z", json!({}));
+    load(&store, &a);
+    let (b, id_b) = archive(&["stopped:1"], &[layer(&[("b", "2")])], "2024-01-01T00:00:00Z", json!({}));
+    load(&store, &b);
+    let cid = "c0ffee".repeat(10) + "abcd";
+    store.set_users(Arc::new(FakeUsers(vec![
+        (id.clone(), cid.clone(), true),
+        (id_b.clone(), "beef".repeat(16), false),
+    ])));
+    // By name: the last name of a used image needs force (dockerd's message).
+    let e = store.remove("used:1", false, false).unwrap_err();
+    assert_eq!(e.kind(), wharf_types::ErrorKind::Conflict);
+    assert!(e.to_string().contains("container c0ffeec0ffee is using its referenced image"), "{e}");
+    // By ID: a running container's image cannot be removed even with force.
+    let e = store.remove(&id, true, false).unwrap_err();
+    assert!(
+        e.to_string().contains("(cannot be forced) - image is being used by running container c0ffeec0ffee"),
+        "{e}"
+    );
+    // A stopped container's image: must be forced.
+    let e = store.remove(&id_b, false, false).unwrap_err();
+    assert!(e.to_string().contains("(must be forced) - image is being used by stopped container"), "{e}");
+    // With force by name, the name goes and the image stays for its container.
+    assert_eq!(store.remove("used:1", true, false).unwrap(), vec![DeleteItem::Untagged("used:1".into())]);
+    assert!(store.resolve(&id).is_ok());
+    // prune -a skips used images.
+    let r = store.prune(&Filters::from_pairs([("dangling", "false")])).unwrap();
+    assert!(r.deleted.is_empty(), "{r:?}");
+    assert_eq!(store.disk_usage().unwrap().iter().map(|i| i.containers).collect::<Vec<_>>(), vec![Some(1), Some(1)]);
 }
