@@ -41,6 +41,7 @@ const SAME_LAYER_OK: &[(&str, &str)] = &[
     ("wharf-api", "wharf-types"),
     ("wharf-registry", "wharf-image"),
     ("wharf-build", "wharf-image"),
+    ("wharf-container", "wharf-image"),
     ("wharf-shim", "wharf-runtime"),
     ("wharf-shim", "wharf-logs"),
 ];

@@ -7,14 +7,13 @@
 //! `POST load|create|prune`, then `GET {name}/json|history|get`, `POST {name}/tag|push`,
 //! `DELETE {name}`. Anything else is the usual 404 `page not found`.
 //!
-//! Query arguments are read as dockerd's `r.Form` ([`query`]), so repeated ones (`names`,
-//! `changes`, `type`) all count. Streams (load, import) are Docker JSON messages
+//! Query arguments are read as dockerd's `r.Form` ([`crate::query`]), so repeated ones
+//! (`names`, `changes`, `type`) all count. Streams (load, import) are Docker JSON messages
 //! ([`jsonmessage`]) written as the backend reports; a backend error before the stream starts is
 //! an ordinary error answer.
 
 mod df;
 mod jsonmessage;
-mod query;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -40,8 +39,8 @@ use wharf_image::model::HistoryEntry;
 use wharf_image::store::{DeleteItem, ImageInfo, ImportOptions, ListOptions, PruneReport};
 use wharf_types::{ErrorKind, Filters, Progress};
 
+use crate::query::QueryArgs;
 use crate::ApiError;
-use query::QueryArgs;
 use wire::v1;
 
 /// A stream of bytes: a request body handed to the backend, or an archive handed back.

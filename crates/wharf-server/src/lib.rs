@@ -11,9 +11,11 @@
 //!
 //! **Boundary**: the only daemon crate that knows HTTP and Docker's JSON.
 
+mod containers;
 pub mod error;
 mod events;
 mod images;
+mod query;
 mod system;
 pub mod version;
 
@@ -22,6 +24,10 @@ use std::sync::Arc;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+pub use containers::{
+    AttachFuture, AttachIo, ContainerBackend, Inspected, ListOptions as ContainerListOptions, LogLine, LogStream,
+    LogsOptions, WaitCondition,
+};
 pub use error::ApiError;
 pub use images::{ByteStream, ImageBackend, ProgressStream};
 pub use system::{DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
@@ -34,6 +40,8 @@ pub struct Backends {
     pub system: Arc<dyn SystemBackend>,
     /// `/images/…` and the images part of `/system/df`.
     pub images: Arc<dyn ImageBackend>,
+    /// `/containers/…`.
+    pub containers: Arc<dyn ContainerBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -43,10 +51,11 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, images, events, shutdown } = backends;
+    let Backends { system, images, containers, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
         .merge(images::routes(images))
+        .merge(containers::routes(containers))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

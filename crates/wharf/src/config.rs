@@ -1,6 +1,7 @@
 //! `<config>/config.json`, the docker CLI's configuration file. wharf writes only
-//! `currentContext` and reads a few settings (`imagesFormat`, `pruneFilters`); every
-//! other key is preserved as-is when the file is saved.
+//! `currentContext` and reads a few settings (`imagesFormat`, `psFormat`,
+//! `pruneFilters`, `detachKeys`, `proxies`); every other key is preserved as-is when the
+//! file is saved.
 
 use std::fs;
 use std::io::Write;
@@ -49,6 +50,11 @@ impl ConfigFile {
     /// A string setting such as `imagesFormat`, if set and non-empty.
     pub(crate) fn get_str(&self, key: &str) -> Option<&str> {
         self.data.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// Any setting, as JSON (`proxies`).
+    pub(crate) fn get_value(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
     }
 
     /// A list-of-strings setting such as `pruneFilters` (other values are skipped).

@@ -391,10 +391,31 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// verification (`--tls` without `--tlsverify`, `skip-tls-verify=true` contexts), no CA
 /// file (the system roots are used), or no client certificate.
 fn tls_client(addr: &str, files: &TlsFiles, skip_verify: bool) -> anyhow::Result<Docker> {
-    use hyper_rustls::HttpsConnector;
-    use hyper_util::client::legacy::connect::HttpConnector;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
+
+    let https = https_connector(files, skip_verify)?;
+    let mut cb = Client::builder(TokioExecutor::new());
+    cb.pool_max_idle_per_host(0);
+    let client = Arc::new(cb.build(https));
+    let transport = move |req: BollardRequest| {
+        let client = Arc::clone(&client);
+        Box::pin(async move { client.request(req).await.map_err(bollard::errors::Error::from) })
+            as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
+    };
+    Docker::connect_with_custom_transport(transport, Some(format!("https://{addr}")), TIMEOUT_SECS, API_DEFAULT_VERSION)
+        .map_err(|e| anyhow!("error during connect: {e}"))
+}
+
+/// The HTTPS connector of an endpoint: its CA (else the system roots, or no
+/// verification at all with `skip_verify`) and its client certificate, if any. Also
+/// used for the hijacked connections of `attach` (see `hijack.rs`).
+pub(crate) fn https_connector(
+    files: &TlsFiles,
+    skip_verify: bool,
+) -> anyhow::Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>> {
+    use hyper_rustls::HttpsConnector;
+    use hyper_util::client::legacy::connect::HttpConnector;
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -440,17 +461,7 @@ fn tls_client(addr: &str, files: &TlsFiles, skip_verify: bool) -> anyhow::Result
 
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    let https: HttpsConnector<HttpConnector> = HttpsConnector::from((http, config));
-    let mut cb = Client::builder(TokioExecutor::new());
-    cb.pool_max_idle_per_host(0);
-    let client = Arc::new(cb.build(https));
-    let transport = move |req: BollardRequest| {
-        let client = Arc::clone(&client);
-        Box::pin(async move { client.request(req).await.map_err(bollard::errors::Error::from) })
-            as std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>>
-    };
-    Docker::connect_with_custom_transport(transport, Some(format!("https://{addr}")), TIMEOUT_SECS, API_DEFAULT_VERSION)
-        .map_err(|e| anyhow!("error during connect: {e}"))
+    Ok(HttpsConnector::from((http, config)))
 }
 
 /// Accepts any server certificate (Go's `InsecureSkipVerify`); handshake signatures are

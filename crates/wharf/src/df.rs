@@ -243,7 +243,7 @@ fn container_image(c: &Value, trunc: bool) -> String {
 
 /// One container as docker's `ContainerContext` (the virtual size left out, as `df`
 /// does).
-fn container_row(c: &Value, trunc: bool, now: i64) -> Row {
+pub(crate) fn container_row(c: &Value, trunc: bool, now: i64) -> Row {
     let id = s(c, "Id");
     let id = if trunc { units::truncate_id(id) } else { id.to_string() };
     let names: Vec<String> =

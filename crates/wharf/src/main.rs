@@ -3,34 +3,49 @@
 //!
 //! This file holds the clap command tree, logging setup, dispatch, and the mapping of
 //! errors to docker's exit statuses (1 for errors, 125 for bad flags, 64 for bad
-//! templates).
+//! templates, the container's status for `run`/`start -a`/`attach`).
+//!
+//! `run` and `create` stop parsing flags at the image, as docker's do (pflag's
+//! `SetInterspersed(false)`): [`separate_image_args`] puts a `--` before the image so
+//! that `wharf run busybox ls -l --help` passes `ls -l --help` to the container.
 
 mod cli;
 mod config;
 mod connect;
+mod container;
 mod context;
+mod copts;
 mod df;
 mod filters;
 mod format;
+mod hijack;
 mod image;
 mod image_io;
 mod jsonmessage;
+mod logs;
 mod platform;
+mod ps;
 mod reference;
+mod run;
 mod system;
 mod timeutil;
 mod units;
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::cli::{ClientOptions, Env, GlobalOpts};
+use crate::container::{ContainerCommand, KillArgs, NamesArgs, RenameArgs, RmArgs, StopArgs, TopInspectArgs};
 use crate::context::{ContextCommand, ContextEnv};
 use crate::df::DfArgs;
 use crate::format::StatusError;
 use crate::image::{HistoryArgs, ImageCommand, ImagesArgs, RmiArgs, TagArgs};
 use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
+use crate::logs::LogsArgs;
+use crate::ps::PsArgs;
+use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
 use crate::system::{EventsArgs, InfoArgs, Target, VersionArgs};
 
 /// A self-sufficient runtime for containers
@@ -55,9 +70,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Manage containers
+    #[command(subcommand, arg_required_else_help = true)]
+    Container(ContainerCommand),
     /// Manage contexts
     #[command(subcommand, arg_required_else_help = true)]
     Context(ContextCommand),
+    /// Create a new container
+    #[command(override_usage = "wharf create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Create(CreateArgs),
     /// Get real time events from the server
     Events(EventsArgs),
     /// Show the history of an image
@@ -71,19 +94,46 @@ enum Command {
     Import(ImportArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Return low-level information on wharf objects
+    Inspect(TopInspectArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
     /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Pause all processes within one or more containers
+    Pause(NamesArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
     /// Remove one or more images
     Rmi(RmiArgs),
+    /// Create and run a new container from an image
+    #[command(override_usage = "wharf run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
+    Run(RunArgs),
     /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
     /// Manage wharf
     #[command(subcommand, arg_required_else_help = true)]
     System(SystemCommand),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(NamesArgs),
     /// Show the wharf version information
     Version(VersionArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(NamesArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +151,7 @@ fn main() {
 }
 
 fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(separate_image_args(&Cli::command(), std::env::args_os().collect())) {
         Ok(c) => c,
         Err(e) => return clap_exit(e),
     };
@@ -164,7 +214,83 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Rmi(a) => block_on(image::rmi(&target(), &a)),
         Command::Save(a) => block_on(image_io::save(&target(), &a)),
         Command::Tag(a) => block_on(image::tag(&target(), &a)),
+        Command::Attach(a) => block_on(run::attach_cmd(&target(), &cx.config, &a)),
+        Command::Container(c) => block_on(container::run(&target(), &cx.config, &c)),
+        Command::Create(a) => block_on(run::create(&target(), &cx.config, &a)),
+        Command::Inspect(a) => block_on(container::top_inspect(&target(), &a)),
+        Command::Kill(a) => block_on(container::kill(&target(), &a)),
+        Command::Logs(a) => block_on(logs::logs(&target(), &a)),
+        Command::Pause(a) => block_on(container::simple(&target(), &a, "pause")),
+        Command::Ps(a) => block_on(ps::ps(&target(), &cx.config, &a)),
+        Command::Rename(a) => block_on(container::rename(&target(), &a)),
+        Command::Restart(a) => block_on(container::stop(&target(), &a, "restart")),
+        Command::Rm(a) => block_on(container::rm(&target(), &a)),
+        Command::Run(a) => block_on(run::run(&target(), &cx.config, &a)),
+        Command::Start(a) => block_on(run::start(&target(), &cx.config, &a)),
+        Command::Stop(a) => block_on(container::stop(&target(), &a, "stop")),
+        Command::Unpause(a) => block_on(container::simple(&target(), &a, "unpause")),
+        Command::Wait(a) => block_on(container::wait(&target(), &a)),
     }
+}
+
+/// Puts `--` before the image of `run`/`create` (also under `container`), so that the
+/// flags after it belong to the container's command: the first argument that is not a
+/// flag or a flag's value, as pflag finds it with interspersed flags off.
+fn separate_image_args(root: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
+    /// The index of the first positional argument from `start`, `None` at a `--`.
+    fn first_positional(cmd: &clap::Command, args: &[OsString], start: usize) -> Option<usize> {
+        let takes_value = |a: &clap::Arg| a.get_action().takes_values() && !a.is_require_equals_set();
+        let mut i = start;
+        while i < args.len() {
+            let tok = args[i].to_string_lossy();
+            if tok == "--" {
+                return None;
+            }
+            if let Some(long) = tok.strip_prefix("--") {
+                if !long.contains('=') {
+                    let found = cmd.get_arguments().find(|a| {
+                        a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long))
+                    });
+                    if found.is_some_and(takes_value) {
+                        i += 1;
+                    }
+                }
+            } else if tok.len() > 1 && tok.starts_with('-') {
+                let shorts: Vec<char> = tok[1..].chars().collect();
+                for (k, c) in shorts.iter().enumerate() {
+                    let Some(a) = cmd.get_arguments().find(|a| a.get_short() == Some(*c)) else { break };
+                    if takes_value(a) {
+                        if k + 1 == shorts.len() {
+                            i += 1;
+                        }
+                        break;
+                    }
+                }
+            } else {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    }
+    let mut cmd = root;
+    let mut start = 1;
+    let mut depth = 0;
+    while let Some(p) = first_positional(cmd, &args, start) {
+        let Some(sub) = cmd.find_subcommand(args[p].to_string_lossy().as_ref()) else { return args };
+        let name = sub.get_name();
+        let parent_ok = depth == 0 || cmd.get_name() == "container";
+        if parent_ok && (name == "run" || name == "create") {
+            let Some(image) = first_positional(sub, &args, p + 1) else { return args };
+            let mut out = args;
+            out.insert(image, OsString::from("--"));
+            return out;
+        }
+        cmd = sub;
+        start = p + 1;
+        depth += 1;
+    }
+    args
 }
 
 fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
@@ -245,6 +371,93 @@ mod tests {
         assert!(matches!(c.command, Some(Command::Context(ContextCommand::Create(_)))));
         let e = Cli::try_parse_from(["wharf", "version", "--bogus"]).expect_err("bad flag");
         assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+
+    fn separated(args: &[&str]) -> Vec<String> {
+        separate_image_args(&Cli::command(), args.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|s| s.into_string().expect("utf8"))
+            .collect()
+    }
+
+    #[test]
+    fn run_flags_stop_at_the_image() {
+        assert_eq!(
+            separated(&["wharf", "run", "-it", "--name", "x", "-e", "A=1", "busybox", "ls", "-l", "--help"]),
+            ["wharf", "run", "-it", "--name", "x", "-e", "A=1", "--", "busybox", "ls", "-l", "--help"]
+        );
+        assert_eq!(
+            separated(&["wharf", "-H", "unix:///x", "container", "create", "-p8080:80", "-ebusybox=1", "nginx", "-g"]),
+            ["wharf", "-H", "unix:///x", "container", "create", "-p8080:80", "-ebusybox=1", "--", "nginx", "-g"]
+        );
+        assert_eq!(
+            separated(&["wharf", "run", "--rm=false", "-d", "--sig-proxy=false", "-h", "host", "busybox"]),
+            ["wharf", "run", "--rm=false", "-d", "--sig-proxy=false", "-h", "host", "--", "busybox"]
+        );
+        for unchanged in [
+            &["wharf", "ps", "-a"][..],
+            &["wharf", "run", "--", "busybox", "-x"],
+            &["wharf", "--context", "run", "ps"],
+            &["wharf", "run", "--name", "x"],
+            &["wharf", "logs", "run"],
+        ] {
+            assert_eq!(separated(unchanged), unchanged, "{unchanged:?}");
+        }
+        let c = Cli::try_parse_from(separated(&["wharf", "run", "--rm", "busybox", "sh", "-c", "echo --rm"]))
+            .expect("parse");
+        match c.command {
+            Some(Command::Run(r)) => {
+                assert!(r.create.opts.rm);
+                assert_eq!(r.create.image, "busybox");
+                assert_eq!(r.create.args, ["sh", "-c", "echo --rm"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_container_commands() {
+        let ok = |args: &[&str]| Cli::try_parse_from(separated(args)).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        for args in [
+            &["wharf", "run", "-it", "--rm", "-v", "/a:/b", "-p", "80:80", "busybox"][..],
+            &["wharf", "container", "run", "-d", "--name", "x", "busybox", "sleep", "1"],
+            &["wharf", "create", "-h", "host", "-m", "1g", "--cpus", "1.5", "busybox"],
+            &["wharf", "container", "create", "--restart", "on-failure:3", "busybox"],
+            &["wharf", "start", "-ai", "x"],
+            &["wharf", "container", "start", "x", "y"],
+            &["wharf", "stop", "-t", "3", "-s", "KILL", "x", "y"],
+            &["wharf", "stop", "--time", "3", "x"],
+            &["wharf", "restart", "--timeout=-1", "x"],
+            &["wharf", "kill", "-s", "HUP", "x"],
+            &["wharf", "pause", "x"],
+            &["wharf", "unpause", "x"],
+            &["wharf", "wait", "x", "y"],
+            &["wharf", "rm", "-fv", "x", "y"],
+            &["wharf", "container", "remove", "x"],
+            &["wharf", "rename", "x", "y"],
+            &["wharf", "container", "prune", "-f", "--filter", "until=1h"],
+            &["wharf", "logs", "-f", "-n", "10", "--since", "10m", "x"],
+            &["wharf", "ps", "-a", "-q", "-n", "3", "-s", "--no-trunc", "-f", "status=exited", "--format", "json"],
+            &["wharf", "container", "ls", "-l"],
+            &["wharf", "container", "list"],
+            &["wharf", "container", "ps"],
+            &["wharf", "inspect", "--type", "container", "-s", "-f", "{{.Id}}", "x"],
+            &["wharf", "container", "inspect", "-s", "x", "y"],
+            &["wharf", "attach", "--no-stdin", "--sig-proxy=false", "x"],
+        ] {
+            ok(args);
+        }
+        for bad in [
+            &["wharf", "run"][..],
+            &["wharf", "create", "-m", "lots", "busybox"],
+            &["wharf", "run", "--cpus", "x", "busybox"],
+            &["wharf", "rename", "x"],
+            &["wharf", "rm"],
+            &["wharf", "create", "-d", "busybox"],
+            &["wharf", "logs", "a", "b"],
+        ] {
+            assert!(Cli::try_parse_from(separated(bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

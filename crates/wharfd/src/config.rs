@@ -68,6 +68,9 @@ pub struct Flags {
     /// Storage driver to use ("overlay2" or "vfs"; default: the one already in the data root, else overlay2 where it works)
     #[arg(short = 's', long = "storage-driver", value_name = "string")]
     pub storage_driver: Option<String>,
+    /// Set parent cgroup for all containers (default "/wharf")
+    #[arg(long = "cgroup-parent", value_name = "string")]
+    pub cgroup_parent: Option<String>,
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "list")]
     pub labels: Vec<String>,
@@ -96,6 +99,7 @@ pub struct FileConfig {
     tlskey: Option<PathBuf>,
     labels: Option<Vec<String>>,
     storage_driver: Option<String>,
+    cgroup_parent: Option<String>,
 }
 
 /// Keys `daemon.json` may hold, each paired with the flag id that sets the same directive.
@@ -113,6 +117,7 @@ const KEYS: &[(&str, &str)] = &[
     ("tlskey", "tlskey"),
     ("labels", "labels"),
     ("storage-driver", "storage_driver"),
+    ("cgroup-parent", "cgroup_parent"),
 ];
 
 /// The settings that SIGHUP can change.
@@ -151,6 +156,8 @@ pub struct DaemonConfig {
     pub tlskey: PathBuf,
     /// `--storage-driver`, when chosen.
     pub storage_driver: Option<String>,
+    /// `--cgroup-parent`: the cgroup every container's cgroup is made under.
+    pub cgroup_parent: String,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -315,6 +322,7 @@ impl CommandLine {
             tlscert: tls_path(&f.tlscert, file.tlscert, "cert.pem"),
             tlskey: tls_path(&f.tlskey, file.tlskey, "key.pem"),
             storage_driver: f.storage_driver.clone().or(file.storage_driver),
+            cgroup_parent: f.cgroup_parent.clone().or(file.cgroup_parent).unwrap_or_else(|| "/wharf".into()),
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {
@@ -381,6 +389,7 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "tlskey" => path(&f.tlskey),
         "labels" => go_list(&f.labels),
         "storage_driver" => f.storage_driver.clone().unwrap_or_default(),
+        "cgroup_parent" => f.cgroup_parent.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -402,6 +411,7 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "tlskey" => path(&c.tlskey),
         "labels" => go_list(c.labels.as_deref().unwrap_or_default()),
         "storage-driver" => c.storage_driver.clone().unwrap_or_default(),
+        "cgroup-parent" => c.cgroup_parent.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }

@@ -79,8 +79,13 @@ impl Drop for PidFile {
     }
 }
 
+/// Whether `pid` is a live wharfd: its name says so and it is not a zombie (a killed daemon
+/// whose parent has not reaped it yet is dead).
 fn is_wharfd(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|c| c.trim() == "wharfd").unwrap_or(false)
+    let named = std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|c| c.trim() == "wharfd").unwrap_or(false);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).unwrap_or("");
+    named && !matches!(state, "Z" | "X" | "")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! reloadable settings.
 
 mod config;
+mod containers;
 mod fsutil;
 mod images;
 mod listen;

@@ -45,14 +45,33 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             .with_context(|| format!("error initializing storage driver {driver}"))?,
     );
     tracing::info!(driver = snapshotter.driver(), "storage driver ready");
-    let db = wharf_store::Db::open(&cfg.data_root.join("wharf.db"), wharf_image::store::MIGRATIONS)
-        .context("opening the metadata database")?;
+    let migrations: Vec<wharf_store::Migration> =
+        wharf_image::store::MIGRATIONS.iter().chain(wharf_container::MIGRATIONS).copied().collect();
+    let db =
+        wharf_store::Db::open(&cfg.data_root.join("wharf.db"), &migrations).context("opening the metadata database")?;
     let blobs =
         wharf_store::BlobStore::open(&cfg.data_root.join("content"), &db).context("opening the content store")?;
-    let image_store = Arc::new(
-        wharf_image::store::ImageStore::open(db, blobs, snapshotter.clone(), events.clone())
-            .context("opening the image store")?,
+    let users = Arc::new(ContainerUsers(std::sync::OnceLock::new()));
+    let mut image_store = wharf_image::store::ImageStore::open(db.clone(), blobs, snapshotter.clone(), events.clone())
+        .context("opening the image store")?;
+    image_store.set_users(users.clone());
+    let image_store = Arc::new(image_store);
+    let containers = Arc::new(
+        wharf_container::Containers::open(db, image_store.clone(), events.clone(), cfg.data_root.join("containers"))
+            .context("opening the container store")?,
     );
+    let _ = users.0.set(Arc::downgrade(&containers));
+    let life = wharf_container::Lifecycle::new(
+        containers.clone(),
+        wharf_container::RunSettings {
+            shim: find_shim(),
+            exec_root: cfg.exec_root.clone(),
+            runtime: "libcontainer".into(),
+            cgroup_parent: cfg.cgroup_parent.clone(),
+            host: wharf_runtime::HostInfo::probe(),
+        },
+    );
+    life.restore().context("reconnecting to running containers")?;
     let base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
     let system = Arc::new(SystemAdapter {
         host: host.clone(),
@@ -60,10 +79,16 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         live: live.clone(),
         events: events.clone(),
         images: image_store.clone(),
+        containers: containers.clone(),
     });
     let images = crate::images::ImageAdapter::new(image_store);
-    let service =
-        wharf_server::service(Backends { system, images, events: events.clone(), shutdown: shutdown.clone() });
+    let service = wharf_server::service(Backends {
+        system,
+        images,
+        containers: crate::containers::ContainerAdapter::new(life),
+        events: events.clone(),
+        shutdown: shutdown.clone(),
+    });
     Ok(Wired { service, events, live, shutdown, engine_id, host })
 }
 
@@ -165,6 +190,15 @@ fn backing_filesystem(path: &Path) -> String {
     .into()
 }
 
+/// The `wharf-shim` binary: `$WHARF_SHIM`, else beside `wharfd`, else on `PATH`.
+fn find_shim() -> PathBuf {
+    if let Some(p) = std::env::var_os("WHARF_SHIM") {
+        return PathBuf::from(p);
+    }
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
+    beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
@@ -178,6 +212,16 @@ struct SystemAdapter {
     live: Arc<RwLock<Reloadable>>,
     events: Arc<EventBus>,
     images: Arc<wharf_image::store::ImageStore>,
+    containers: Arc<wharf_container::Containers>,
+}
+
+/// Tells the image store which containers use an image (bound once the container store exists).
+struct ContainerUsers(std::sync::OnceLock<std::sync::Weak<wharf_container::Containers>>);
+
+impl wharf_image::store::ImageUsers for ContainerUsers {
+    fn users_of(&self, id: &str) -> Vec<(String, bool)> {
+        self.0.get().and_then(|w| w.upgrade()).map(|c| c.users_of_image(id)).unwrap_or_default()
+    }
 }
 
 #[async_trait]
@@ -193,8 +237,16 @@ impl SystemBackend for SystemAdapter {
 
     async fn counts(&self) -> ObjectCounts {
         let images = self.images.clone();
-        let count = tokio::task::spawn_blocking(move || images.count()).await;
-        ObjectCounts { images: count.ok().and_then(Result::ok).unwrap_or(0) as i64, ..ObjectCounts::default() }
+        let containers = self.containers.clone();
+        let counted = tokio::task::spawn_blocking(move || (images.count(), containers.counts())).await;
+        let (images, containers) = counted.unwrap_or((Ok(0), Ok((0, 0, 0))));
+        let (running, paused, stopped) = containers.unwrap_or((0, 0, 0));
+        ObjectCounts {
+            images: images.unwrap_or(0) as i64,
+            containers_running: running,
+            containers_paused: paused,
+            containers_stopped: stopped,
+        }
     }
 
     fn event_listeners(&self) -> usize {

@@ -195,6 +195,10 @@ impl Daemon {
             }
             c.arg("--config-file").arg(config);
         }
+        if !self.opts.args.iter().any(|a| a.starts_with("--cgroup-parent")) {
+            // Containers of this daemon live under the slot's own cgroup parent.
+            c.arg("--cgroup-parent").arg(format!("/{}", self.slot.cgroup_parent));
+        }
         c.args(&self.opts.args);
         c.env("HOME", self.root.path());
         for (k, v) in &self.opts.env {

@@ -16,9 +16,9 @@ use serde_json::Value;
 use wharf_api::{ApiVersion, CURRENT_API_VERSION};
 use wharf_image::store::ImageInfo;
 
-use super::query::QueryArgs;
 use super::wire::{self, int, v1, ImageSummary};
 use super::ImageBackend;
+use crate::query::QueryArgs;
 use crate::ApiError;
 
 /// Go's `types.DiskUsage` (fields in its order; a type not asked for is `null`).

@@ -2,7 +2,8 @@
 //! repeated keys (`names=a&names=b`, `changes=…&changes=…`, `type=…`) are all seen; form
 //! decoding (`+` is a space, `%XX` an escaped byte); and Docker's spelling of booleans.
 //!
-//! axum's `Query` over a struct keeps only one value per key, hence this.
+//! axum's `Query` over a struct keeps only one value per key, hence this. Shared by the route
+//! modules.
 
 use http::Uri;
 

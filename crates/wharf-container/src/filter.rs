@@ -1,0 +1,97 @@
+//! `docker ps` filters: `id`, `name`, `label`, `status`, `ancestor`, `before`, `since`,
+//! `exited`, `health`, `volume`, `network`, `publish`, `expose`, `is-task`.
+
+use wharf_types::Filters;
+
+use crate::error::{ContainerError, Result};
+use crate::model::{Container, Status};
+
+/// Filter keys `docker ps` accepts.
+pub const PS_FILTERS: &[&str] = &[
+    "id", "name", "label", "status", "ancestor", "before", "since", "exited", "health", "volume", "network", "publish",
+    "expose", "is-task",
+];
+
+const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+/// Filters of a listing, resolved against the containers they name.
+pub struct PsFilter<'f> {
+    filters: &'f Filters,
+    before: Option<i64>,
+    since: Option<i64>,
+    exited: Vec<i64>,
+    /// Image IDs matching `ancestor`.
+    ancestors: Option<Vec<String>>,
+}
+
+impl<'f> PsFilter<'f> {
+    /// Validates `filters`; `lookup` finds containers named by `before`/`since`, `image_ids`
+    /// resolves an `ancestor` value to the image IDs it names.
+    pub fn new(
+        filters: &'f Filters,
+        lookup: impl Fn(&str) -> Result<Container>,
+        image_ids: impl Fn(&str) -> Vec<String>,
+    ) -> Result<Self> {
+        filters.validate(PS_FILTERS).map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        for s in filters.get("status") {
+            if !STATUSES.contains(&s) {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid filter 'status={s}': Invalid filter value for 'status': Valid values are: created, restarting, running, removing, paused, exited, dead"
+                )));
+            }
+        }
+        let created = |key: &str| -> Result<Option<i64>> {
+            match filters.get(key).next() {
+                None => Ok(None),
+                Some(v) => Ok(Some(lookup(v)?.created)),
+            }
+        };
+        let exited = filters
+            .get("exited")
+            .map(|v| v.parse::<i64>().map_err(|_| ContainerError::Invalid(format!("invalid filter 'exited={v}'"))))
+            .collect::<Result<Vec<_>>>()?;
+        let ancestors = filters.contains("ancestor").then(|| filters.get("ancestor").flat_map(&image_ids).collect());
+        Ok(PsFilter { filters, before: created("before")?, since: created("since")?, exited, ancestors })
+    }
+
+    /// Whether `c` is listed.
+    pub fn keep(&self, c: &Container) -> bool {
+        let f = self.filters;
+        if f.contains("id") && !f.get("id").any(|v| c.id.starts_with(v)) {
+            return false;
+        }
+        if f.contains("name") && !f.get("name").any(|v| c.name.contains(v.trim_start_matches('/'))) {
+            return false;
+        }
+        let labels = c.config.labels.clone().unwrap_or_default();
+        if !f.match_labels("label", |k| labels.get(k).map(String::as_str)) {
+            return false;
+        }
+        if !f.exact_match("status", c.state.status.as_str()) {
+            return false;
+        }
+        if !self.exited.is_empty() && (c.state.status != Status::Exited || !self.exited.contains(&c.state.exit_code)) {
+            return false;
+        }
+        if self.before.is_some_and(|b| c.created >= b) || self.since.is_some_and(|s| c.created <= s) {
+            return false;
+        }
+        if let Some(ids) = &self.ancestors {
+            if !ids.contains(&c.image_id) && !f.get("ancestor").any(|a| a == c.config.image) {
+                return false;
+            }
+        }
+        if f.contains("health") && !f.get("health").any(|h| h == "none") {
+            return false; // health checks are not run yet: every container is `none`
+        }
+        if f.contains("is-task") && f.get("is-task").any(|v| v == "true") {
+            return false;
+        }
+        for key in ["volume", "network", "publish", "expose"] {
+            if f.contains(key) {
+                return false; // none of these exist on wharf containers yet
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,731 @@
+//! Running containers: start (rootfs mounted, OCI spec written, shim spawned), the monitor that
+//! records each exit, stop / kill / wait / pause, removal of running containers, logs, and the
+//! reconnection to shims when the daemon starts again.
+//!
+//! Each running container has one monitor thread holding a `wait` on its shim's socket. When
+//! the shim answers (or its socket is gone and `exit.json` tells the end), the monitor records
+//! the exit, unmounts the rootfs, publishes `die`, wakes waiters and, for `--rm`, removes the
+//! container. A daemon that restarts finds running containers by their shim sockets and starts
+//! monitors again; exits that happened while it was down are read from `exit.json`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wharf_runtime::{MountSpec, MountType, NamespaceMode, ResolvedUser, RuntimeConfig};
+use wharf_shim::protocol::{Client, ExitRecord, Ready, Request};
+use wharf_types::ErrorKind;
+
+use crate::error::{ContainerError, Result};
+use crate::model::{Container, Status};
+use crate::store::{now_nanos, Containers};
+
+/// How the daemon runs containers.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The `wharf-shim` binary.
+    pub shim: PathBuf,
+    /// `<exec-root>`: shim state dirs and bundles live under `<exec-root>/c/`.
+    pub exec_root: PathBuf,
+    /// `libcontainer` (embedded in the shim) or the path of a runc-compatible binary.
+    pub runtime: String,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: String,
+    /// Host facts the spec depends on.
+    pub host: wharf_runtime::HostInfo,
+}
+
+/// What `wait` resolves to: exit code and error text.
+pub type WaitResult = (i64, Option<String>);
+
+/// When a waiter wants to be woken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// The next exit.
+    Exit,
+    /// The removal.
+    Removal,
+}
+
+/// The running side of the container service.
+pub struct Lifecycle {
+    containers: Arc<Containers>,
+    settings: RunSettings,
+    waiters: Mutex<HashMap<String, Vec<Waiter>>>,
+    /// Attach requests made before the container started, served at its next start.
+    pending: Mutex<HashMap<String, Vec<PendingAttach>>>,
+}
+
+/// Someone waiting for an exit or a removal.
+type Waiter = (WaitFor, mpsc::Sender<WaitResult>);
+
+/// An attach waiting for the container to start.
+type PendingAttach = (AttachRequest, mpsc::Sender<Result<Attached>>);
+
+/// Which streams an attach wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttachRequest {
+    /// Send the client's bytes to the container's stdin.
+    pub stdin: bool,
+    /// Receive stdout.
+    pub stdout: bool,
+    /// Receive stderr.
+    pub stderr: bool,
+}
+
+/// An attach stream from the shim: Docker's multiplexed frames (no TTY) or the raw terminal.
+pub struct Attached {
+    /// Bytes the shim already sent past its answer.
+    pub buffered: Vec<u8>,
+    /// The connection (write: the container's stdin; half-close ends stdin with `StdinOnce`).
+    pub stream: std::os::unix::net::UnixStream,
+}
+
+/// Docker's signal names and numbers (Linux, amd64).
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// Parses `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3` as Docker's `signal.ParseSignal`.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(ContainerError::Invalid(format!("Invalid signal: {s}")));
+    }
+    let name = s.to_ascii_uppercase();
+    let name = name.strip_prefix("SIG").unwrap_or(&name);
+    if let Some((_, n)) = SIGNALS.iter().find(|(n, _)| *n == name) {
+        return Ok(*n);
+    }
+    if let Some(off) = name.strip_prefix("RTMIN") {
+        let k: i32 = if off.is_empty() { 0 } else { off.trim_start_matches('+').parse().unwrap_or(-1) };
+        if (0..=30).contains(&k) {
+            return Ok(34 + k);
+        }
+    }
+    if let Some(off) = name.strip_prefix("RTMAX-") {
+        if let Ok(k) = off.parse::<i32>() {
+            if (0..=30).contains(&k) {
+                return Ok(64 - k);
+            }
+        }
+    }
+    Err(ContainerError::Invalid(format!("Invalid signal: {s}")))
+}
+
+fn internal(e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::internal(e.to_string())
+}
+
+impl Lifecycle {
+    /// The lifecycle over `containers`.
+    pub fn new(containers: Arc<Containers>, settings: RunSettings) -> Arc<Lifecycle> {
+        Arc::new(Lifecycle {
+            containers,
+            settings,
+            waiters: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The records.
+    pub fn containers(&self) -> &Arc<Containers> {
+        &self.containers
+    }
+
+    fn state_dir(&self, id: &str) -> PathBuf {
+        // Short enough for unix socket paths (108 bytes) under any sane exec root.
+        self.settings.exec_root.join("c").join(&id[..24])
+    }
+
+    fn rootfs(&self, id: &str) -> PathBuf {
+        self.containers.container_dir(id).join("rootfs")
+    }
+
+    fn socket(&self, id: &str) -> PathBuf {
+        self.state_dir(id).join(wharf_shim::protocol::files::SOCKET)
+    }
+
+    fn client(&self, id: &str) -> Result<Client> {
+        Client::connect(&self.socket(id)).map_err(|e| internal(format!("connecting to the shim of {id}: {e}")))
+    }
+
+    /// `docker start`.
+    pub fn start(self: &Arc<Self>, name: &str) -> Result<()> {
+        let c = self.containers.get(name)?;
+        match c.state.status {
+            Status::Running | Status::Paused | Status::Restarting => {
+                return Err(ContainerError::NotModified("container already started".into()));
+            }
+            Status::Removing | Status::Dead => {
+                return Err(ContainerError::Conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    c.id
+                )));
+            }
+            Status::Created | Status::Exited => {}
+        }
+        match self.launch(&c) {
+            Ok(pid) => {
+                let c = self.containers.update_state(&c.id, |s| {
+                    s.status = Status::Running;
+                    s.pid = i64::from(pid);
+                    s.started_at = now_nanos();
+                    s.error.clear();
+                    s.exit_code = 0;
+                    s.oom_killed = false;
+                    s.stopped_by_user = false;
+                })?;
+                self.containers.publish("start", &c, &[]);
+                self.monitor(c.id.clone());
+                Ok(())
+            }
+            Err((msg, code, kind)) => {
+                self.unmount(&c.id);
+                let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id).unwrap_or_default();
+                for (_, tx) in pending {
+                    let _ = tx.send(Err(ContainerError::Other { kind, message: msg.clone() }));
+                }
+                let c = self.containers.update_state(&c.id, |s| {
+                    s.error = msg.clone();
+                    s.exit_code = code;
+                })?;
+                let _ = c;
+                Err(ContainerError::Other { kind, message: msg })
+            }
+        }
+    }
+
+    /// Mounts the rootfs, writes the bundle, runs the shim; the init PID, or the error text,
+    /// Docker's exit code for it and its kind.
+    fn launch(&self, c: &Container) -> std::result::Result<i32, (String, i64, ErrorKind)> {
+        let fail = |e: String| (e, 128, ErrorKind::Internal);
+        let rootfs = self.rootfs(&c.id);
+        self.unmount(&c.id);
+        std::fs::create_dir_all(&rootfs).map_err(|e| fail(format!("creating {}: {e}", rootfs.display())))?;
+        let mounts = self.containers.snapshots().mounts(&c.id).map_err(|e| fail(e.to_string()))?;
+        let guard = wharf_snapshot::mount::mount_all(&mounts, &rootfs).map_err(|e| fail(e.to_string()))?;
+        // The mount stays while the container runs (and across daemon restarts); the monitor
+        // unmounts it after the exit.
+        std::mem::forget(guard);
+        let spec = self.spec(c, &rootfs).map_err(|e| (e.to_string(), 128, ErrorKind::InvalidArgument))?;
+        let dir = self.state_dir(&c.id);
+        let _ = std::fs::remove_dir_all(&dir);
+        wharf_runtime::write_bundle(&dir, &spec).map_err(|e| fail(format!("writing the bundle: {e}")))?;
+        let mut cmd = std::process::Command::new(&self.settings.shim);
+        cmd.arg("--id")
+            .arg(&c.id)
+            .arg("--bundle")
+            .arg(&dir)
+            .arg("--state-dir")
+            .arg(&dir)
+            .arg("--runtime-root")
+            .arg(self.settings.exec_root.join("runtime"))
+            .arg("--runtime")
+            .arg(self.runtime_of(c))
+            .arg("--log-driver")
+            .arg(&c.host_config.log_config.kind)
+            .arg("--log-path")
+            .arg(&c.log_path);
+        for (k, v) in &c.host_config.log_config.config {
+            cmd.arg("--log-opt").arg(format!("{k}={v}"));
+        }
+        if c.config.open_stdin {
+            cmd.arg("--stdin");
+        }
+        // Created first, started on request: attaches made before `start` are connected in
+        // between, so they miss none of the output.
+        cmd.arg("--wait-start");
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let out = cmd.output().map_err(|e| fail(format!("running {}: {e}", self.settings.shim.display())))?;
+        let line = String::from_utf8_lossy(&out.stdout);
+        match Ready::parse(line.lines().next().unwrap_or_default()) {
+            Ready::Started(pid) => Ok(pid),
+            Ready::Created(pid) => {
+                let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id).unwrap_or_default();
+                for (req, tx) in pending {
+                    let _ = tx.send(self.shim_attach(&c.id, c.config.stdin_once, req));
+                }
+                let mut client = self.client(&c.id).map_err(|e| fail(e.to_string()))?;
+                let resp = client.call_ok(&Request::Start).map_err(|e| fail(format!("starting the container: {e}")))?;
+                Ok(resp.pid.unwrap_or(pid))
+            }
+            Ready::Error(msg) => {
+                let text = format!("failed to create task for container: OCI runtime create failed: {msg}: unknown");
+                // Docker's exit codes and statuses for a command that cannot run.
+                if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+                    Err((text, 127, ErrorKind::InvalidArgument))
+                } else if msg.contains("permission denied") {
+                    Err((text, 126, ErrorKind::InvalidArgument))
+                } else {
+                    Err((text, 128, ErrorKind::Internal))
+                }
+            }
+        }
+    }
+
+    fn runtime_of(&self, c: &Container) -> String {
+        match c.host_config.extra.get("Runtime").and_then(|v| v.as_str()) {
+            Some("runc") => which("runc").map(|p| p.display().to_string()).unwrap_or_else(|| "runc".into()),
+            _ => self.settings.runtime.clone(),
+        }
+    }
+
+    /// The OCI spec of container `c` with its rootfs at `rootfs`.
+    fn spec(&self, c: &Container, rootfs: &Path) -> Result<wharf_runtime::oci_spec::runtime::Spec> {
+        let cfg = &c.config;
+        let hc = &c.host_config;
+        let group_add = hc.group_add.clone().unwrap_or_default();
+        let user: ResolvedUser = wharf_runtime::resolve_user(rootfs, &cfg.user, &group_add)
+            .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let env =
+            wharf_runtime::daemon_environment(&cfg.hostname, cfg.tty, &[], cfg.env.as_deref().unwrap_or_default());
+        let mut args = vec![c.path.clone()];
+        args.extend(c.args.iter().cloned());
+        let ns = |mode: &str| -> Result<NamespaceMode> {
+            if mode == "host" {
+                return Ok(NamespaceMode::Host);
+            }
+            if let Some(other) = mode.strip_prefix("container:") {
+                let o = self.containers.get(other)?;
+                if o.state.status != Status::Running {
+                    return Err(ContainerError::Conflict(format!(
+                        "cannot join namespaces of a non running container {}",
+                        o.id
+                    )));
+                }
+                return Ok(NamespaceMode::Path(PathBuf::from(format!("/proc/{}/ns", o.state.pid))));
+            }
+            Ok(NamespaceMode::Private)
+        };
+        let join = |m: NamespaceMode, kind: &str| match m {
+            NamespaceMode::Path(p) => NamespaceMode::Path(p.join(kind)),
+            m => m,
+        };
+        let mut namespaces = wharf_runtime::NamespaceModes {
+            pid: join(ns(&hc.pid_mode)?, "pid"),
+            ipc: join(ns(&hc.ipc_mode)?, "ipc"),
+            uts: join(ns(&hc.uts_mode)?, "uts"),
+            net: join(ns(&hc.network_mode)?, "net"),
+            ..Default::default()
+        };
+        if hc.cgroupns_mode == "host" {
+            namespaces.cgroup = Some(NamespaceMode::Host);
+        } else if hc.cgroupns_mode == "private" {
+            namespaces.cgroup = Some(NamespaceMode::Private);
+        }
+        let dir = self.containers.container_dir(&c.id);
+        let mut mounts = Vec::new();
+        // /etc/hostname, /etc/hosts and /etc/resolv.conf, as Docker writes them.
+        let hostname = dir.join("hostname");
+        let hosts = dir.join("hosts");
+        let resolv = dir.join("resolv.conf");
+        let write = |p: &Path, s: &str| wharf_fs::write_atomic(p, s.as_bytes(), 0o644).map_err(ContainerError::other);
+        write(&hostname, &format!("{}\n", cfg.hostname))?;
+        write(
+            &hosts,
+            &format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
+                cfg.hostname
+            ),
+        )?;
+        write(&resolv, &host_resolv_conf())?;
+        for (src, dst) in [(&resolv, "/etc/resolv.conf"), (&hostname, "/etc/hostname"), (&hosts, "/etc/hosts")] {
+            mounts.push(MountSpec {
+                typ: MountType::Bind,
+                source: src.display().to_string(),
+                destination: dst.into(),
+                writable: !hc.readonly_rootfs,
+                propagation: "rprivate".into(),
+                ..Default::default()
+            });
+        }
+        let rc = RuntimeConfig {
+            args,
+            env,
+            cwd: if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() },
+            user,
+            hostname: cfg.hostname.clone(),
+            domainname: cfg.domainname.clone(),
+            tty: cfg.tty,
+            console_size: cfg.tty.then_some((24, 80)),
+            rootfs: rootfs.to_path_buf(),
+            readonly_rootfs: hc.readonly_rootfs,
+            privileged: hc.privileged,
+            cap_add: hc.cap_add.clone().unwrap_or_default(),
+            cap_drop: hc.cap_drop.clone().unwrap_or_default(),
+            security_opt: hc.security_opt.clone().unwrap_or_default(),
+            namespaces,
+            resources: wharf_runtime::Resources {
+                memory: hc.memory,
+                memory_reservation: hc.memory_reservation,
+                memory_swap: hc.memory_swap,
+                oom_kill_disable: hc.oom_kill_disable,
+                nano_cpus: hc.nano_cpus,
+                cpu_shares: hc.cpu_shares,
+                cpu_period: hc.cpu_period,
+                cpu_quota: hc.cpu_quota,
+                cpuset_cpus: hc.cpuset_cpus.clone(),
+                cpuset_mems: hc.cpuset_mems.clone(),
+                pids_limit: hc.pids_limit,
+                blkio_weight: hc.blkio_weight,
+                ..Default::default()
+            },
+            cgroups_path: format!(
+                "{}/{}",
+                if hc.cgroup_parent.is_empty() { &self.settings.cgroup_parent } else { &hc.cgroup_parent },
+                c.id
+            ),
+            ulimits: hc
+                .ulimits
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|u| wharf_runtime::Ulimit { name: u.name, soft: u.soft, hard: u.hard })
+                .collect(),
+            sysctls: hc.sysctls.clone().unwrap_or_default(),
+            mounts,
+            shm_size: if hc.shm_size > 0 { hc.shm_size as u64 } else { wharf_runtime::DEFAULT_SHM_SIZE },
+            ..Default::default()
+        };
+        wharf_runtime::generate(&rc, &self.settings.host).map_err(|e| ContainerError::Invalid(e.to_string()))
+    }
+
+    /// Unmounts container `id`'s rootfs if it is mounted.
+    fn unmount(&self, id: &str) {
+        let rootfs = self.rootfs(id);
+        while rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH).is_ok() {}
+    }
+
+    /// Starts the monitor thread of a running container.
+    fn monitor(self: &Arc<Self>, id: String) {
+        let me = self.clone();
+        let _ = std::thread::Builder::new().name("ctr-monitor".into()).spawn(move || {
+            let exit = me.wait_shim(&id);
+            me.record_exit(&id, exit);
+        });
+    }
+
+    /// Blocks until the shim of `id` reports the exit; reads `exit.json` when the shim is gone.
+    fn wait_shim(&self, id: &str) -> ExitRecord {
+        if let Ok(mut client) = self.client(id) {
+            if let Ok(resp) = client.call(&Request::Wait) {
+                if let Some(exit) = resp.exit {
+                    let _ = client.call(&Request::Shutdown);
+                    return exit;
+                }
+            }
+        }
+        self.exit_file(id).unwrap_or_else(|| ExitRecord {
+            exit_code: 255,
+            signal: None,
+            oom_killed: false,
+            started_at: None,
+            finished_at: wharf_types::format_rfc3339_nanos(now_nanos()),
+        })
+    }
+
+    fn exit_file(&self, id: &str) -> Option<ExitRecord> {
+        let p = self.state_dir(id).join(wharf_shim::protocol::files::EXIT);
+        std::fs::read(p).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Records an exit: state, rootfs, event, waiters, `--rm`.
+    fn record_exit(&self, id: &str, exit: ExitRecord) {
+        self.unmount(id);
+        let finished = wharf_types::parse_timestamp(&exit.finished_at, now_nanos()).unwrap_or_else(|_| now_nanos());
+        let updated = self.containers.update_state(id, |s| {
+            s.status = Status::Exited;
+            s.pid = 0;
+            s.exit_code = i64::from(exit.exit_code);
+            s.oom_killed = exit.oom_killed;
+            s.finished_at = finished;
+        });
+        let Ok(c) = updated else { return };
+        if exit.oom_killed {
+            self.containers.publish("oom", &c, &[]);
+        }
+        self.containers.publish("die", &c, &[("exitCode", exit.exit_code.to_string())]);
+        self.wake(id, WaitFor::Exit, (i64::from(exit.exit_code), None));
+        if c.host_config.auto_remove {
+            let _ = std::fs::remove_dir_all(self.state_dir(id));
+            if self.containers.delete(&c).is_ok() {
+                self.wake(id, WaitFor::Removal, (i64::from(exit.exit_code), None));
+            }
+        }
+    }
+
+    fn wake(&self, id: &str, what: WaitFor, result: WaitResult) {
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = w.get_mut(id) {
+            list.retain(|(f, tx)| {
+                if *f == what || what == WaitFor::Removal {
+                    let _ = tx.send(result.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            if list.is_empty() {
+                w.remove(id);
+            }
+        }
+    }
+
+    /// Registers a waiter for the next exit or removal of `id`.
+    pub fn subscribe(&self, id: &str, what: WaitFor) -> mpsc::Receiver<WaitResult> {
+        let (tx, rx) = mpsc::channel();
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner()).entry(id.to_string()).or_default().push((what, tx));
+        rx
+    }
+
+    /// Connects an attach stream to the shim of running container `id`.
+    fn shim_attach(&self, id: &str, stdin_once: bool, req: AttachRequest) -> Result<Attached> {
+        let mut client = self.client(id)?;
+        client
+            .call_ok(&Request::Attach { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, stdin_once })
+            .map_err(internal)?;
+        let reader = client.into_stream();
+        let buffered = reader.buffer().to_vec();
+        Ok(Attached { buffered, stream: reader.into_inner() })
+    }
+
+    /// `docker attach` (and `docker run`'s attach before start): a running container is
+    /// attached at once; a stopped one when it next starts. The receiver yields the stream.
+    pub fn attach(&self, name: &str, req: AttachRequest) -> Result<(Container, mpsc::Receiver<Result<Attached>>)> {
+        let c = self.containers.get(name)?;
+        let (tx, rx) = mpsc::channel();
+        match c.state.status {
+            Status::Running | Status::Paused => {
+                let _ = tx.send(self.shim_attach(&c.id, c.config.stdin_once, req));
+            }
+            Status::Removing | Status::Dead => {
+                return Err(ContainerError::Conflict(format!("container {} is marked for removal", c.id)));
+            }
+            _ => {
+                self.pending.lock().unwrap_or_else(|e| e.into_inner()).entry(c.id.clone()).or_default().push((req, tx));
+            }
+        }
+        Ok((c, rx))
+    }
+
+    /// `docker kill`.
+    pub fn kill(&self, name: &str, signal: &str) -> Result<()> {
+        let c = self.containers.get(name)?;
+        let sig = parse_signal(if signal.is_empty() { "KILL" } else { signal })?;
+        if !matches!(c.state.status, Status::Running | Status::Paused) {
+            return Err(ContainerError::Conflict(format!("Container {} is not running", c.id)));
+        }
+        self.signal(&c, sig)?;
+        self.containers.publish("kill", &c, &[("signal", sig.to_string())]);
+        Ok(())
+    }
+
+    fn signal(&self, c: &Container, sig: i32) -> Result<()> {
+        let mut client = self.client(&c.id)?;
+        client.call_ok(&Request::Kill { signal: sig, all: false, exec_id: None }).map(|_| ()).map_err(internal)
+    }
+
+    /// `docker stop`: the stop signal, then SIGKILL after the timeout; `Ok` once it has exited.
+    pub fn stop(&self, name: &str, signal: Option<&str>, timeout: Option<i64>) -> Result<()> {
+        let c = self.containers.get(name)?;
+        if !matches!(c.state.status, Status::Running | Status::Paused) {
+            return Err(ContainerError::NotModified("container already stopped".into()));
+        }
+        self.containers.update_state(&c.id, |s| s.stopped_by_user = true)?;
+        let sig = parse_signal(signal.or(c.config.stop_signal.as_deref()).unwrap_or("SIGTERM"))?;
+        let timeout = timeout.or(c.config.stop_timeout).unwrap_or(10);
+        let exited = self.subscribe(&c.id, WaitFor::Exit);
+        if c.state.status == Status::Paused {
+            let _ = self.client(&c.id).and_then(|mut cl| cl.call_ok(&Request::Resume).map_err(internal));
+        }
+        if self.signal(&c, sig).is_ok() {
+            self.containers.publish("kill", &c, &[("signal", sig.to_string())]);
+        }
+        let wait = if timeout < 0 { None } else { Some(Duration::from_secs(timeout as u64)) };
+        let done = match wait {
+            None => exited.recv().is_ok(),
+            Some(t) => exited.recv_timeout(t).is_ok(),
+        };
+        if !done {
+            let _ = self.signal(&c, 9);
+            self.containers.publish("kill", &c, &[("signal", "9".into())]);
+            let _ = exited.recv_timeout(Duration::from_secs(30));
+        }
+        let c = self.containers.get(&c.id)?;
+        self.containers.publish("stop", &c, &[]);
+        Ok(())
+    }
+
+    /// `docker restart`.
+    pub fn restart(self: &Arc<Self>, name: &str, signal: Option<&str>, timeout: Option<i64>) -> Result<()> {
+        match self.stop(name, signal, timeout) {
+            Ok(()) | Err(ContainerError::NotModified(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.start(name)?;
+        let c = self.containers.get(name)?;
+        self.containers.publish("restart", &c, &[]);
+        Ok(())
+    }
+
+    /// `docker pause` / `docker unpause`.
+    pub fn pause(&self, name: &str, pause: bool) -> Result<()> {
+        let c = self.containers.get(name)?;
+        match (c.state.status, pause) {
+            (Status::Running, true) | (Status::Paused, false) => {}
+            (Status::Paused, true) => {
+                return Err(ContainerError::Conflict(format!("Container {} is already paused", c.id)))
+            }
+            (Status::Running, false) => {
+                return Err(ContainerError::Conflict(format!("Container {} is not paused", c.id)))
+            }
+            _ => return Err(ContainerError::Conflict(format!("Container {} is not running", c.id))),
+        }
+        let mut client = self.client(&c.id)?;
+        client.call_ok(if pause { &Request::Pause } else { &Request::Resume }).map_err(internal)?;
+        let c =
+            self.containers.update_state(&c.id, |s| s.status = if pause { Status::Paused } else { Status::Running })?;
+        self.containers.publish(if pause { "pause" } else { "unpause" }, &c, &[]);
+        Ok(())
+    }
+
+    /// `docker rm`: a running container needs `force` (then it is killed first).
+    pub fn remove(&self, name: &str, force: bool) -> Result<()> {
+        let c = self.containers.get(name)?;
+        if matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting) {
+            if !force {
+                return Err(ContainerError::Conflict(format!(
+                    "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
+                    c.name
+                )));
+            }
+            let exited = self.subscribe(&c.id, WaitFor::Exit);
+            if c.state.status == Status::Paused {
+                let _ = self.client(&c.id).and_then(|mut cl| cl.call_ok(&Request::Resume).map_err(internal));
+            }
+            let _ = self.signal(&c, 9);
+            if exited.recv_timeout(Duration::from_secs(30)).is_err() {
+                return Err(ContainerError::internal(format!("container {} did not exit after SIGKILL", c.id)));
+            }
+        }
+        let c = self.containers.get(&c.id)?;
+        if c.host_config.auto_remove && matches!(c.state.status, Status::Exited) && self.containers.get(&c.id).is_err()
+        {
+            return Ok(());
+        }
+        let _ = std::fs::remove_dir_all(self.state_dir(&c.id));
+        self.unmount(&c.id);
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id);
+        self.containers.delete(&c)?;
+        self.wake(&c.id, WaitFor::Removal, (c.state.exit_code, None));
+        Ok(())
+    }
+
+    /// Reconnects to the shims of containers recorded as running (daemon start): a live shim
+    /// gets a monitor again; a finished one's `exit.json` is recorded.
+    pub fn restore(self: &Arc<Self>) -> Result<()> {
+        for c in self.containers.list()? {
+            if !matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting) {
+                continue;
+            }
+            if Client::connect(&self.socket(&c.id)).is_ok() {
+                tracing::info!(id = %c.id, "reconnected to a running container's shim");
+                self.monitor(c.id.clone());
+            } else {
+                let exit = self.wait_shim(&c.id);
+                tracing::info!(id = %c.id, code = exit.exit_code, "container exited while the daemon was down");
+                self.record_exit(&c.id, exit);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether container `id` has a TTY and where its log is (for `docker logs`).
+    pub fn log_source(&self, name: &str) -> Result<(Container, Option<wharf_logs::LogFormat>)> {
+        let c = self.containers.get(name)?;
+        let format = wharf_logs::LogFormat::for_driver(&c.host_config.log_config.kind);
+        if format.is_none() {
+            return Err(ContainerError::Invalid("configured logging driver does not support reading".into()));
+        }
+        Ok((c, format))
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The host's resolv.conf without loopback name servers (they do not answer inside a
+/// container's network namespace), as Docker filters it; Google's servers when none is left.
+fn host_resolv_conf() -> String {
+    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::new();
+    let mut servers = 0;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(addr) = t.strip_prefix("nameserver") {
+            let addr = addr.trim();
+            if addr.starts_with("127.") || addr == "::1" {
+                continue;
+            }
+            servers += 1;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if servers == 0 {
+        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_as_docker() {
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("term").unwrap(), 15);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), 37);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("0").is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! The container's configuration as Docker defines it — `Config` (portable) and `HostConfig`
+//! (host-specific) — and its `State`. These mirror Docker's data model field for field (they
+//! are what `docker inspect` shows back), with the fields wharf acts on typed and every other
+//! field kept verbatim in `extra`, so nothing a client sends is lost.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Docker's `ContainerConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Config {
+    /// Host name (default: the first 12 characters of the ID).
+    pub hostname: String,
+    /// Domain name.
+    pub domainname: String,
+    /// `user`, `user:group`, `uid`, `uid:gid`.
+    pub user: String,
+    /// Attach stdin.
+    pub attach_stdin: bool,
+    /// Attach stdout.
+    pub attach_stdout: bool,
+    /// Attach stderr.
+    pub attach_stderr: bool,
+    /// Exposed ports (`"80/tcp": {}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, Value>>,
+    /// Allocate a TTY.
+    pub tty: bool,
+    /// Keep stdin open.
+    pub open_stdin: bool,
+    /// Close stdin after the first attach ends.
+    pub stdin_once: bool,
+    /// Environment, `KEY=value`.
+    pub env: Option<Vec<String>>,
+    /// Command.
+    pub cmd: Option<Vec<String>>,
+    /// Health check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Value>,
+    /// Image as given by the client.
+    pub image: String,
+    /// Anonymous volumes.
+    pub volumes: Option<BTreeMap<String, Value>>,
+    /// Working directory.
+    pub working_dir: String,
+    /// Entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// `OnBuild` triggers.
+    pub on_build: Option<Vec<String>>,
+    /// Labels.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Signal to stop the container.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Seconds to wait before killing the container at stop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<i64>,
+    /// Everything else, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Docker's `RestartPolicy`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RestartPolicy {
+    /// `""`/`no`, `always`, `unless-stopped`, `on-failure`.
+    pub name: String,
+    /// For `on-failure`.
+    pub maximum_retry_count: i64,
+}
+
+/// Docker's `LogConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LogConfig {
+    /// Driver (`json-file` by default).
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// `--log-opt`.
+    pub config: BTreeMap<String, String>,
+}
+
+/// Docker's `Ulimit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Ulimit {
+    /// `nofile`, `nproc`…
+    pub name: String,
+    /// Soft limit.
+    pub soft: i64,
+    /// Hard limit.
+    pub hard: i64,
+}
+
+/// Docker's `HostConfig` (with `Resources` inline, as on the wire).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct HostConfig {
+    /// Bind mounts `src:dst[:opts]`.
+    pub binds: Option<Vec<String>>,
+    /// Log driver.
+    pub log_config: LogConfig,
+    /// `bridge`, `host`, `none`, `container:<id>`, a network name.
+    pub network_mode: String,
+    /// Restart policy.
+    pub restart_policy: RestartPolicy,
+    /// Remove when it exits (`--rm`).
+    pub auto_remove: bool,
+    /// Capabilities added.
+    pub cap_add: Option<Vec<String>>,
+    /// Capabilities dropped.
+    pub cap_drop: Option<Vec<String>>,
+    /// Extra groups.
+    pub group_add: Option<Vec<String>>,
+    /// `host`, `container:<id>`, `private`, `shareable`…
+    pub ipc_mode: String,
+    /// `host`, `container:<id>`.
+    pub pid_mode: String,
+    /// `host`.
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    /// `host`, `private`.
+    pub cgroupns_mode: String,
+    /// `--privileged`.
+    pub privileged: bool,
+    /// `--read-only`.
+    pub readonly_rootfs: bool,
+    /// `--security-opt`.
+    pub security_opt: Option<Vec<String>>,
+    /// `--sysctl`.
+    pub sysctls: Option<BTreeMap<String, String>>,
+    /// `/dev/shm` size in bytes (0: 64 MiB).
+    pub shm_size: i64,
+    /// `--init`.
+    pub init: Option<bool>,
+    /// Memory limit in bytes.
+    pub memory: i64,
+    /// Memory + swap (-1: unlimited).
+    pub memory_swap: i64,
+    /// Soft memory limit.
+    pub memory_reservation: i64,
+    /// CPUs in 1e-9 units.
+    pub nano_cpus: i64,
+    /// Relative CPU weight.
+    pub cpu_shares: i64,
+    /// CFS period.
+    pub cpu_period: i64,
+    /// CFS quota.
+    pub cpu_quota: i64,
+    /// CPUs allowed.
+    pub cpuset_cpus: String,
+    /// Memory nodes allowed.
+    pub cpuset_mems: String,
+    /// Pids limit (0 or -1: unlimited).
+    pub pids_limit: Option<i64>,
+    /// Block I/O weight.
+    pub blkio_weight: u16,
+    /// Disable the OOM killer.
+    pub oom_kill_disable: Option<bool>,
+    /// `--ulimit`.
+    pub ulimits: Option<Vec<Ulimit>>,
+    /// `--device`.
+    pub devices: Option<Vec<Value>>,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: String,
+    /// Everything else, kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Docker's container states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Made, never started.
+    #[default]
+    Created,
+    /// Its process runs.
+    Running,
+    /// Frozen.
+    Paused,
+    /// Being restarted by its policy.
+    Restarting,
+    /// Being removed.
+    Removing,
+    /// Its process ended.
+    Exited,
+    /// Could not be removed.
+    Dead,
+}
+
+impl Status {
+    /// Docker's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Restarting => "restarting",
+            Status::Removing => "removing",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+/// Docker's `ContainerState`, kept in the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// The status.
+    pub status: Status,
+    /// The container's init PID while it runs (0 otherwise).
+    pub pid: i64,
+    /// The last exit code.
+    pub exit_code: i64,
+    /// Whether the last exit was an OOM kill.
+    pub oom_killed: bool,
+    /// Why the last start failed.
+    pub error: String,
+    /// Unix nanoseconds of the last start (0: never).
+    pub started_at: i64,
+    /// Unix nanoseconds of the last exit (0: never).
+    pub finished_at: i64,
+    /// Restarts done by the policy.
+    pub restart_count: i64,
+    /// Stopped by the user (for `unless-stopped` and policies).
+    pub stopped_by_user: bool,
+}
+
+/// A container as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    /// 64 hex characters.
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    /// Unix nanoseconds.
+    pub created: i64,
+    /// The image ID (`sha256:…`).
+    pub image_id: String,
+    /// The merged config (image defaults applied).
+    pub config: Config,
+    /// The host config.
+    pub host_config: HostConfig,
+    /// The state.
+    pub state: State,
+    /// The resolved command: path and args.
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// The storage driver of its writable layer.
+    pub driver: String,
+    /// Where its json-file log lives.
+    pub log_path: String,
+}

@@ -1,0 +1,193 @@
+//! Containers end to end through the stock docker CLI, `wharf` and raw HTTP.
+
+use wharf_it::images::{busybox_image, have_busybox};
+use wharf_it::Daemon;
+
+fn with_busybox() -> Option<Daemon> {
+    if !have_busybox() {
+        return None;
+    }
+    let d = Daemon::start();
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    Some(d)
+}
+
+#[test]
+fn create_inspect_list_rename_remove() {
+    let Some(d) = with_busybox() else { return };
+    let id = d.docker(&["create", "--name", "first", "-e", "A=b", "-l", "tier=web", "busybox", "echo", "hi"]);
+    let id = id.ok().trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let i: serde_json::Value = serde_json::from_str(d.docker(&["inspect", "first"]).ok()).unwrap();
+    let i = &i[0];
+    assert_eq!(i["Id"], id.as_str());
+    assert_eq!(i["Name"], "/first");
+    assert_eq!(i["Path"], "echo");
+    assert_eq!(i["Args"], serde_json::json!(["hi"]));
+    assert_eq!(i["State"]["Status"], "created");
+    assert_eq!(i["Config"]["Image"], "busybox");
+    assert_eq!(i["Config"]["Hostname"], &id[..12]);
+    // The image's env comes first, the container's after.
+    let env: Vec<String> = serde_json::from_value(i["Config"]["Env"].clone()).unwrap();
+    assert!(env.iter().any(|e| e.starts_with("PATH=")) && env.last().unwrap() == "A=b", "{env:?}");
+    assert_eq!(i["Config"]["Labels"]["tier"], "web");
+    assert!(i["HostConfig"].is_object() && i["GraphDriver"]["Name"].is_string());
+
+    // A generated name, and the name conflict.
+    let id2 = d.wharf(&["create", "busybox"]).ok().trim().to_string();
+    let name2 = d.docker(&["inspect", "--format", "{{.Name}}", &id2]).ok().trim().trim_start_matches('/').to_string();
+    assert!(name2.contains('_'), "{name2}");
+    let err = d.docker(&["create", "--name", "first", "busybox"]);
+    assert!(err.failed().contains("is already in use by container"), "{}", err.stderr);
+
+    // ps: created containers show with -a only; filters.
+    assert_eq!(d.docker(&["ps", "-q"]).ok().trim(), "");
+    let all = d.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(all.ok().lines().any(|l| l == "first Created"), "{}", all.stdout);
+    let by_label = d.docker(&["ps", "-a", "-q", "--no-trunc", "--filter", "label=tier=web"]);
+    assert_eq!(by_label.ok().trim(), id);
+    let by_status = d.docker(&["ps", "-a", "-q", "--filter", "status=created"]);
+    assert_eq!(by_status.ok().lines().count(), 2);
+
+    // rename, rm; the image is in use until then.
+    d.docker(&["rename", "first", "second"]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.Name}}", &id[..12]]).ok().trim(), "/second");
+    let err = d.docker(&["rmi", "busybox"]);
+    assert!(err.failed().contains("is using its referenced image"), "{}", err.stderr);
+    d.docker(&["rm", "second", &id2]).ok();
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+    let err = d.docker(&["rm", "second"]);
+    assert!(err.failed().contains("No such container: second"), "{}", err.stderr);
+    // The writable layers are gone: only the image's layer snapshot is left.
+    let info: serde_json::Value = d.get_json("/info");
+    assert_eq!(info["Containers"], 0);
+    d.docker(&["rmi", "busybox"]).ok();
+}
+
+#[test]
+fn create_errors_are_dockers() {
+    let Some(d) = with_busybox() else { return };
+    let err = d.docker(&["create", "--name", "bad name", "busybox"]);
+    assert!(err.failed().contains("Invalid container name"), "{}", err.stderr);
+    let r = d.api("POST", "/containers/create", Some(br#"{"Image":"nosuch"}"#)).unwrap();
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["message"], "No such image: nosuch:latest");
+    let r = d.api("POST", "/containers/create", Some(b"{not json")).unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = d.api("GET", "/containers/nosuch/json", None).unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["message"], "No such container: nosuch");
+}
+
+#[test]
+fn run_attaches_and_returns_the_exit_code() {
+    let Some(d) = with_busybox() else { return };
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!(out.ok(), "hi\n");
+    let out = d.docker(&["run", "--name", "codes", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "err\n");
+    let st = d.docker(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "codes"]);
+    assert_eq!(st.ok().trim(), "exited 3");
+    // The log keeps both streams; `--rm` left nothing behind.
+    let logs = d.docker(&["logs", "codes"]);
+    assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("out\n", "err\n"));
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().lines().count(), 1);
+    // A program that does not exist: Docker's exit code 127 and message.
+    let out = d.docker(&["run", "--name", "nocmd", "busybox", "nosuchprogram"]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(out.stderr.contains("executable file not found"), "{}", out.stderr);
+    let st = d.docker(&["inspect", "--format", "{{.State.ExitCode}}", "nocmd"]);
+    assert_eq!(st.ok().trim(), "127");
+    // stdin reaches the container.
+    let mut c = std::process::Command::new(wharf_it::docker_cli());
+    c.arg("--config").arg(&d.client_config).arg("-H").arg(d.host()).args(["run", "-i", "--rm", "busybox", "cat"]);
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"through stdin\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "through stdin\n");
+    // wharf run works too.
+    assert_eq!(d.wharf(&["run", "--rm", "busybox", "echo", "from wharf"]).ok(), "from wharf\n");
+    d.docker(&["rm", "codes", "nocmd"]).ok();
+}
+
+#[test]
+fn isolated_like_docker() {
+    let Some(d) = with_busybox() else { return };
+    let script =
+        "echo pid1=$(cat /proc/1/cmdline | tr '\\0' ' '); hostname; grep -E '^(CapEff|Seccomp):' /proc/self/status; \
+                  head -c1 /proc/kcore >/dev/null 2>&1 && echo kcore=readable || echo kcore=masked";
+    let out = d.docker(&["run", "--rm", "--hostname", "boxy", "busybox", "sh", "-c", script]);
+    let text = out.ok();
+    assert!(text.contains("pid1=sh -c"), "{text}");
+    assert!(text.contains("\nboxy\n"), "{text}");
+    // Docker's default capability set and seccomp filter mode.
+    assert!(text.contains("CapEff:\t00000000a80425fb"), "{text}");
+    assert!(text.contains("Seccomp:\t2"), "{text}");
+    assert!(text.contains("kcore=masked"), "{text}");
+    let out = d.docker(&["run", "--rm", "--read-only", "busybox", "sh", "-c", "touch /x 2>&1; echo rc=$?"]);
+    assert!(out.ok().contains("Read-only file system") && out.ok().contains("rc=1"), "{}", out.stdout);
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "20",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+    ]);
+    assert_eq!(out.ok().trim(), "20");
+}
+
+#[test]
+fn detached_containers_survive_a_daemon_kill() {
+    let Some(mut d) = with_busybox() else { return };
+    let ticker = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done";
+    for n in ["ta", "tb", "tc"] {
+        d.docker(&["run", "-d", "--name", n, "busybox", "sh", "-c", ticker]).ok();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.spawn();
+    d.wait_ready();
+    let ps = d.docker(&["ps", "--format", "{{.Names}} {{.State}}"]);
+    let mut lines: Vec<&str> = ps.ok().lines().collect();
+    lines.sort();
+    assert_eq!(lines, vec!["ta running", "tb running", "tc running"]);
+    // Logs continue.
+    let before = d.docker(&["logs", "ta"]).ok().lines().count();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let after = d.docker(&["logs", "ta"]).ok().lines().count();
+    assert!(after > before, "{before} → {after}");
+    d.docker(&["stop", "-t", "1", "ta", "tb", "tc"]).ok();
+    let st = d.docker(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(st.ok().lines().all(|l| l.contains("Exited (137)")), "{}", st.stdout);
+    d.docker(&["rm", "ta", "tb", "tc"]).ok();
+    d.stop();
+}
+
+#[test]
+fn stop_kill_wait_and_rm_force() {
+    let Some(d) = with_busybox() else { return };
+    let id = d.docker(&["run", "-d", "busybox", "sleep", "100"]).ok().trim().to_string();
+    let err = d.docker(&["rm", &id]);
+    assert!(err.failed().contains("container is running"), "{}", err.stderr);
+    d.docker(&["kill", "-s", "TERM", &id]).ok();
+    // sleep as PID 1 ignores SIGTERM (no handler), as in Docker: still running.
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Running}}", &id]).ok().trim(), "true");
+    d.docker(&["kill", &id]).ok();
+    assert_eq!(d.docker(&["wait", &id]).ok().trim(), "137");
+    let err = d.docker(&["kill", &id]);
+    assert!(err.failed().contains("is not running"), "{}", err.stderr);
+    d.docker(&["start", &id]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", &id]).ok().trim(), "running");
+    d.docker(&["rm", "-f", &id]).ok();
+    assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+}
