@@ -476,11 +476,14 @@ impl Engine for Podman {
         write(
             &self.dir.join("containers.conf"),
             &format!(
-                "[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}\"\n\
+                "[containers]\ndefault_ulimits = [\"nofile={nofile}:{nofile}\", \"nproc={nproc}:{nproc}\"]\n\
+                 [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = \"{}\"\n\
                  tmp_dir = \"{}\"\n[network]\nnetwork_config_dir = \"{}\"\n",
                 run.join("events.log").display(),
                 tmp.display(),
-                net.display()
+                net.display(),
+                nofile = hard_limit(libc::RLIMIT_NOFILE, 1_048_576),
+                nproc = hard_limit(libc::RLIMIT_NPROC, 32_768),
             ),
         )
     }
@@ -502,6 +505,19 @@ impl Engine for Podman {
     fn cli(&self) -> Result<Command, String> {
         self.podman()
     }
+}
+
+/// This process's hard limit `res`, at most `cap`. podman's containers get these as their
+/// default ulimits (as `shared/bench/incumbents.sh` pins them): podman's own defaults (nofile
+/// 1048576, nproc 4194304 for root) are above the hard limits here, and without
+/// CAP_SYS_RESOURCE the runtime cannot raise them ("error setting rlimit type 7: operation not
+/// permitted"); podman also lowers its own RLIMIT_NPROC hard limit to 32768, hence that cap.
+fn hard_limit(res: libc::__rlimit_resource_t, cap: u64) -> u64 {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    if unsafe { libc::getrlimit(res, &mut r) } != 0 || r.rlim_max == libc::RLIM_INFINITY {
+        return cap;
+    }
+    r.rlim_max.min(cap)
 }
 
 /// The private paths wharfd and dockerd both take under the same flag names: socket, data root,

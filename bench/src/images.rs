@@ -48,16 +48,16 @@ fn archive_about() -> String {
     )
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn sync() {
+pub(crate) fn sync() {
     unsafe { libc::sync() };
 }
 
 /// Starts the engine's daemon unless it runs (untimed, after the usual rest).
-fn ensure_up(eng: &mut dyn Engine, k: &Knobs) -> Result<(), String> {
+pub(crate) fn ensure_up(eng: &mut dyn Engine, k: &Knobs) -> Result<(), String> {
     if !eng.running() {
         std::thread::sleep(Duration::from_millis(k.rest_ms));
         eng.start(false)?;
@@ -66,20 +66,20 @@ fn ensure_up(eng: &mut dyn Engine, k: &Knobs) -> Result<(), String> {
 }
 
 /// The engine's client, one command at a time, output in `<work>/<engine>-cli.log`.
-struct Cli<'a> {
+pub(crate) struct Cli<'a> {
     eng: &'a dyn Engine,
     k: &'a Knobs,
     log: PathBuf,
 }
 
 impl<'a> Cli<'a> {
-    fn new(eng: &'a dyn Engine, k: &'a Knobs) -> Cli<'a> {
+    pub(crate) fn new(eng: &'a dyn Engine, k: &'a Knobs) -> Cli<'a> {
         let work = procs::work_dir().unwrap_or_else(std::env::temp_dir);
         Cli { eng, k, log: work.join(format!("{}-cli.log", eng.name())) }
     }
 
     /// Runs the client with `args`: (wall time, exit status success, output).
-    fn run(&self, args: &[&str]) -> Result<(Duration, bool, String), String> {
+    pub(crate) fn run(&self, args: &[&str]) -> Result<(Duration, bool, String), String> {
         let mut cmd: Command = self.eng.cli()?;
         cmd.args(args);
         let prog = cmd.get_program().to_string_lossy().into_owned();
@@ -97,7 +97,7 @@ impl<'a> Cli<'a> {
     }
 
     /// Runs the client with `args`; an error unless it exits 0.
-    fn must(&self, args: &[&str]) -> Result<Duration, String> {
+    pub(crate) fn must(&self, args: &[&str]) -> Result<Duration, String> {
         let (took, ok, output) = self.run(args)?;
         if !ok {
             return Err(format!("{} {} failed:\n{}", self.eng.name(), args.join(" "), tail(&output, 15)));
@@ -107,13 +107,18 @@ impl<'a> Cli<'a> {
 
     /// The image ID of [`fixture::TAG`] (`sha256:` prefixed), `None` when there is no such image.
     fn image_id(&self) -> Result<Option<String>, String> {
-        let (_, ok, output) = self.run(&["image", "inspect", "--format", "{{.Id}}", fixture::TAG])?;
+        self.image_id_of(fixture::TAG)
+    }
+
+    /// The image ID of `tag` (`sha256:` prefixed), `None` when there is no such image.
+    pub(crate) fn image_id_of(&self, tag: &str) -> Result<Option<String>, String> {
+        let (_, ok, output) = self.run(&["image", "inspect", "--format", "{{.Id}}", tag])?;
         if !ok {
             let low = output.to_lowercase();
             if low.contains("no such") || low.contains("not found") || low.contains("not known") {
                 return Ok(None);
             }
-            return Err(format!("{} image inspect {} failed:\n{}", self.eng.name(), fixture::TAG, tail(&output, 15)));
+            return Err(format!("{} image inspect {tag} failed:\n{}", self.eng.name(), tail(&output, 15)));
         }
         let id = output.lines().last().unwrap_or_default().trim();
         Ok(Some(if id.starts_with("sha256:") { id.to_string() } else { format!("sha256:{id}") }))
@@ -148,7 +153,7 @@ impl<'a> Cli<'a> {
     }
 }
 
-fn tail(s: &str, n: usize) -> String {
+pub(crate) fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -56,6 +56,15 @@ pub struct Knobs {
     pub image_warmup: usize,
     /// Give up on one CLI command of the image scenarios after this many seconds (`CLI_TIMEOUT`, 300).
     pub cli_timeout_s: f64,
+    /// Timed `run --rm` per engine and round in `run-none` (`CTR_RUNS`, 5).
+    pub ctr_runs: usize,
+    /// Untimed `run --rm … true` per engine before the first round of the container scenarios
+    /// (`CTR_WARMUP`, 3).
+    pub ctr_warmup: usize,
+    /// Detached containers per round in `run-50` (`NCTR`, 50).
+    pub nctr: usize,
+    /// Seconds between the last `run -d` and the memory reading in `run-50` (`CTR_SETTLE`, 3).
+    pub ctr_settle_s: f64,
     pub wharfd_bin: Option<PathBuf>,
     pub dockerd_bin: String,
     pub containerd_bin: String,
@@ -123,13 +132,17 @@ impl Knobs {
             }),
             image_warmup: num("IMAGE_WARMUP", 1)?,
             cli_timeout_s: num("CLI_TIMEOUT", 300.0)?,
+            ctr_runs: num("CTR_RUNS", 5)?,
+            ctr_warmup: num("CTR_WARMUP", 3)?,
+            nctr: num("NCTR", 50)?,
+            ctr_settle_s: num("CTR_SETTLE", 3.0)?,
             wharfd_bin: var("WHARFD_BIN").map(PathBuf::from),
             dockerd_bin: var("DOCKERD_BIN").unwrap_or_else(|| "dockerd".into()),
             containerd_bin: var("CONTAINERD_BIN").unwrap_or_else(|| "containerd".into()),
             podman_bin: var("PODMAN_BIN").unwrap_or_else(|| "podman".into()),
         };
-        if k.reps == 0 || k.api_rounds == 0 || k.napi == 0 {
-            return Err("REPS, API_ROUNDS and NAPI must be at least 1".into());
+        if k.reps == 0 || k.api_rounds == 0 || k.napi == 0 || k.ctr_runs == 0 || k.nctr == 0 {
+            return Err("REPS, API_ROUNDS, NAPI, CTR_RUNS and NCTR must be at least 1".into());
         }
         if !["auto", "1", "0"].contains(&k.detach_cgroup2.as_str()) {
             return Err(format!("DETACH_CGROUP2={:?}: use auto, 1 or 0", k.detach_cgroup2));
@@ -146,6 +159,7 @@ impl Knobs {
             "POLL_US": self.poll_us, "START_TIMEOUT": self.start_timeout_s, "STOP_TIMEOUT": self.stop_timeout_s,
             "CONTAINERD_CRI": self.containerd_cri, "DOCKER_BRIDGE": self.docker_bridge, "DETACH_CGROUP2": self.detach_cgroup2,
             "DOCKER_CLI": self.docker_cli, "IMAGE_WARMUP": self.image_warmup, "CLI_TIMEOUT": self.cli_timeout_s,
+            "CTR_RUNS": self.ctr_runs, "CTR_WARMUP": self.ctr_warmup, "NCTR": self.nctr, "CTR_SETTLE": self.ctr_settle_s,
         })
     }
 }

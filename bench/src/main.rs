@@ -7,6 +7,7 @@
 //! engine ran every scenario, 2 on a usage error, 1 when something failed (after reporting).
 //! See `bench/README.md` for the scenarios, the knobs and how to read the output.
 
+mod containers;
 mod engine;
 mod fixture;
 mod http;
@@ -36,6 +37,7 @@ fn usage() -> String {
          WARMUP_MAX_S=3 API_PREFIX=/v1.41 IDLE_SETTLE=10 REST_MS=1000 POLL_US=250 START_TIMEOUT=60 STOP_TIMEOUT=30\n\
          WHARFD_BIN DOCKERD_BIN CONTAINERD_BIN PODMAN_BIN BENCH_TMP=/var/tmp KEEP_WORK=0 RESULTS_DIR\n\
          CONTAINERD_CRI=1 DETACH_CGROUP2=auto DOCKER_CLI=/usr/local/bin/docker IMAGE_WARMUP=1 CLI_TIMEOUT=300\n\
+         CTR_RUNS=5 CTR_WARMUP=3 NCTR=50 CTR_SETTLE=3\n\
          (see bench/README.md)",
         names.join(" "),
         scenario::DEFAULT.join(" ")

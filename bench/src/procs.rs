@@ -368,3 +368,22 @@ pub fn tail(path: &Path, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Processes whose name (`/proc/PID/comm`, at most 15 bytes) is `comm` and whose command line
+/// contains `needle` (the engine's private directory: tells this run's shims from any other).
+pub fn find(comm: &str, needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else { return out };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(c) = fs::read_to_string(format!("/proc/{pid}/comm")) else { continue };
+        if c.trim_end() != comm {
+            continue;
+        }
+        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        if cmdline.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            out.push(pid);
+        }
+    }
+    out
+}

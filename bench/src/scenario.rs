@@ -105,6 +105,8 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(Api { name: "api-info", paths: &[("info", "{v}/info")] }),
         Box::new(crate::images::ImageLoad),
         Box::new(crate::images::ImageSave),
+        Box::new(crate::containers::RunNone),
+        Box::new(crate::containers::Run50),
     ]
 }
 

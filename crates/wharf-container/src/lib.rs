@@ -11,6 +11,7 @@
 //! - Every transition publishes Docker's container event.
 
 mod error;
+mod exec;
 mod filter;
 mod lifecycle;
 pub mod model;
@@ -18,6 +19,7 @@ mod names;
 mod store;
 
 pub use error::{ContainerError, Result};
+pub use exec::{ExecConfig, ExecInfo};
 pub use filter::{PsFilter, PS_FILTERS};
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
 pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};

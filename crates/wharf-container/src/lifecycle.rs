@@ -54,6 +54,8 @@ pub struct Lifecycle {
     containers: Arc<Containers>,
     settings: RunSettings,
     waiters: Mutex<HashMap<String, Vec<Waiter>>>,
+    /// The execs.
+    execs: crate::exec::Execs,
     /// Attach requests made before the container started, served at its next start.
     pending: Mutex<HashMap<String, Vec<PendingAttach>>>,
 }
@@ -159,12 +161,39 @@ impl Lifecycle {
             settings,
             waiters: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
+            execs: Default::default(),
         })
     }
 
     /// The records.
     pub fn containers(&self) -> &Arc<Containers> {
         &self.containers
+    }
+
+    pub(crate) fn execs(&self) -> &crate::exec::Execs {
+        &self.execs
+    }
+
+    pub(crate) fn socket_of(&self, id: &str) -> PathBuf {
+        self.socket(id)
+    }
+
+    pub(crate) fn bundle_of(&self, id: &str) -> PathBuf {
+        self.state_dir(id)
+    }
+
+    pub(crate) fn rootfs_of(&self, id: &str) -> PathBuf {
+        self.rootfs(id)
+    }
+
+    /// `POST /containers/{id}/resize`: the container's terminal size.
+    pub fn resize(&self, name: &str, height: u16, width: u16) -> Result<()> {
+        let c = self.containers.get(name)?;
+        if c.state.status != Status::Running {
+            return Err(ContainerError::Conflict(format!("Container {} is not running", c.id)));
+        }
+        let mut client = self.client(&c.id)?;
+        client.call_ok(&Request::Resize { height, width, exec_id: None }).map(|_| ()).map_err(internal)
     }
 
     fn state_dir(&self, id: &str) -> PathBuf {

@@ -87,6 +87,11 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// A new random 64-hex-character ID (containers, execs).
+pub(crate) fn random_hex_id() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
 fn row(r: &wharf_store::rusqlite::Row<'_>) -> wharf_store::rusqlite::Result<(Container, String, String, String)> {
     Ok((
         Container {

@@ -158,6 +158,17 @@ pub trait ContainerBackend: Send + Sync + 'static {
         stdout: bool,
         stderr: bool,
     ) -> Result<(bool, AttachFuture), ApiError>;
+    /// `POST /containers/{id}/resize?h=&w=`: the container's terminal size.
+    async fn resize(&self, name: &str, height: u16, width: u16) -> Result<(), ApiError>;
+    /// `POST /containers/{id}/exec`: the new exec's ID.
+    async fn exec_create(&self, name: &str, config: wharf_container::ExecConfig) -> Result<String, ApiError>;
+    /// `POST /exec/{id}/start`: runs it. Detached: `None`. Otherwise whether it has a TTY and
+    /// its stream (as for attach).
+    async fn exec_start(&self, id: &str, detach: bool) -> Result<Option<(bool, AttachFuture)>, ApiError>;
+    /// `GET /exec/{id}/json`.
+    async fn exec_inspect(&self, id: &str) -> Result<wharf_container::ExecInfo, ApiError>;
+    /// `POST /exec/{id}/resize?h=&w=`.
+    async fn exec_resize(&self, id: &str, height: u16, width: u16) -> Result<(), ApiError>;
     /// `POST /containers/{id}/pause`.
     async fn pause(&self, name: &str) -> Result<(), ApiError>;
     /// `POST /containers/{id}/unpause`.
@@ -179,6 +190,11 @@ pub(crate) fn routes(backend: Arc<dyn ContainerBackend>) -> Router {
         .route("/containers/{id}/rename", post(rename))
         .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/attach", post(attach))
+        .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}/exec", post(exec_create))
+        .route("/exec/{id}/start", post(exec_start))
+        .route("/exec/{id}/json", get(exec_inspect))
+        .route("/exec/{id}/resize", post(exec_resize))
         .with_state(backend)
 }
 
@@ -509,8 +525,14 @@ async fn attach(
 ) -> Result<Response, ApiError> {
     let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
     let (tty, stream) = b.attach(&id, q.bool("stdin"), q.bool("stdout"), q.bool("stderr")).await?;
+    Ok(hijack(&mut req, tty, stream))
+}
+
+/// Answers `101 UPGRADED` (when the client asked to upgrade) and, once upgraded, copies bytes
+/// both ways between the client and `stream` until the container's side ends.
+fn hijack(req: &mut axum::extract::Request, tty: bool, stream: AttachFuture) -> Response {
     let upgrade = req.headers().get(http::header::UPGRADE).is_some();
-    let on_upgrade = hyper::upgrade::on(&mut req);
+    let on_upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
         use tokio::io::AsyncWriteExt;
         let Ok(upgraded) = on_upgrade.await else { return };
@@ -531,5 +553,95 @@ async fn attach(
         resp.headers_mut().insert(http::header::UPGRADE, http::HeaderValue::from_static("tcp"));
     }
     resp.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
-    Ok(resp)
+    resp
+}
+
+/// `h` and `w` of a resize.
+fn size_args(q: &QueryArgs) -> Result<(u16, u16), ApiError> {
+    let n = |k: &str| -> Result<u16, ApiError> {
+        let v = q.get(k).unwrap_or_default();
+        v.parse::<u16>().map_err(|_| ApiError::invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+    };
+    Ok((n("h")?, n("w")?))
+}
+
+/// `POST /containers/{id}/resize`.
+async fn resize(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Response, ApiError> {
+    let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
+    let (h, w) = size_args(&q)?;
+    b.resize(&id, h, w).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /containers/{id}/exec`: 201 `{"Id": …}`.
+async fn exec_create(State(b): State<Backend>, id: Id, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let body = axum::body::to_bytes(body, MAX_CREATE_BODY)
+        .await
+        .map_err(|e| ApiError::invalid(format!("error reading request body: {e}")))?;
+    check_json(&headers, &body)?;
+    if body.is_empty() {
+        return Err(ApiError::invalid("invalid JSON: got EOF while reading request body"));
+    }
+    let config: wharf_container::ExecConfig =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?;
+    let exec_id = b.exec_create(&id, config).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": exec_id }))).into_response())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct ExecStartBody {
+    detach: bool,
+}
+
+/// `POST /exec/{id}/start`: detached → 200; else the hijacked stream.
+async fn exec_start(State(b): State<Backend>, id: Id, mut req: axum::extract::Request) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let body = axum::body::to_bytes(std::mem::take(req.body_mut()), MAX_CREATE_BODY)
+        .await
+        .map_err(|e| ApiError::invalid(format!("error reading request body: {e}")))?;
+    let start: ExecStartBody = if body.is_empty() {
+        ExecStartBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?
+    };
+    match b.exec_start(&id, start.detach).await? {
+        None => Ok(StatusCode::OK.into_response()),
+        Some((tty, stream)) => Ok(hijack(&mut req, tty, stream)),
+    }
+}
+
+/// `GET /exec/{id}/json`.
+async fn exec_inspect(State(b): State<Backend>, id: Id) -> Result<Response, ApiError> {
+    let e = b.exec_inspect(&path(id)?).await?;
+    let cmd = e.config.cmd.clone().unwrap_or_default();
+    Ok(Json(serde_json::json!({
+        "CanRemove": false,
+        "ContainerID": e.container_id,
+        "DetachKeys": e.config.detach_keys,
+        "ExitCode": e.exit_code,
+        "ID": e.id,
+        "OpenStderr": e.config.attach_stderr,
+        "OpenStdin": e.config.attach_stdin,
+        "OpenStdout": e.config.attach_stdout,
+        "ProcessConfig": {
+            "arguments": cmd.get(1..).unwrap_or_default(),
+            "entrypoint": cmd.first().cloned().unwrap_or_default(),
+            "privileged": e.config.privileged,
+            "tty": e.config.tty,
+            "user": e.config.user,
+        },
+        "Running": e.running,
+        "Pid": e.pid,
+    }))
+    .into_response())
+}
+
+/// `POST /exec/{id}/resize`.
+async fn exec_resize(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Response, ApiError> {
+    let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
+    let (h, w) = size_args(&q)?;
+    b.exec_resize(&id, h, w).await?;
+    Ok(StatusCode::OK.into_response())
 }

@@ -1,8 +1,8 @@
 //! The container lifecycle commands besides `run`/`create`/`start`/`attach`
-//! (`run.rs`), `logs` (`logs.rs`) and `ps` (`ps.rs`): `stop`, `restart`, `kill`,
-//! `pause`, `unpause`, `wait`, `rm`, `rename`, `container prune`, `container inspect`,
-//! and the top-level `inspect` that looks for a container, then an image, a network, a
-//! volume or a plugin. Also the `wharf container` command tree.
+//! (`run.rs`), `exec` (`exec.rs`), `logs` (`logs.rs`) and `ps` (`ps.rs`): `stop`,
+//! `restart`, `kill`, `pause`, `unpause`, `wait`, `rm`, `rename`, `container prune`,
+//! `container inspect`, and the top-level `inspect` that looks for a container, then an
+//! image, a network, a volume or a plugin. Also the `wharf container` command tree.
 //!
 //! As with the docker CLI, commands on several containers run the requests in
 //! parallel, print the names that succeeded in the order given, and fail at the end
@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::config::ConfigFile;
 use crate::connect::{path_escape, Conn, RequestError};
+use crate::exec::ExecArgs;
 use crate::filters::{Filters, Query};
 use crate::format::{self, StatusError};
 use crate::image::{confirm, connect, prune_filters};
@@ -33,6 +34,9 @@ pub(crate) enum ContainerCommand {
     /// Create a new container
     #[command(override_usage = "wharf container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    /// Execute a command in a running container
+    #[command(override_usage = "wharf container exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
     /// Display detailed information on one or more containers
     Inspect(InspectArgs),
     /// Kill one or more running containers
@@ -71,6 +75,7 @@ pub(crate) async fn run(t: &Target, config: &ConfigFile, c: &ContainerCommand) -
     match c {
         ContainerCommand::Attach(a) => crate::run::attach_cmd(t, config, a).await,
         ContainerCommand::Create(a) => crate::run::create(t, config, a).await,
+        ContainerCommand::Exec(a) => crate::exec::exec(t, config, a).await,
         ContainerCommand::Inspect(a) => inspect(t, a).await,
         ContainerCommand::Kill(a) => kill(t, a).await,
         ContainerCommand::Logs(a) => crate::logs::logs(t, a).await,

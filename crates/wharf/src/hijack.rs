@@ -1,4 +1,4 @@
-//! Hijacked connections and the streams of `run`, `start -a`, `attach` and `logs`.
+//! Hijacked connections and the streams of `run`, `start -a`, `attach`, `exec` and `logs`.
 //!
 //! bollard's `attach_container` does the HTTP upgrade, but it hides the raw stream
 //! behind a decoder that guesses from the first byte whether a chunk is a multiplexed
@@ -63,20 +63,34 @@ impl Transport {
         path_and_query: &str,
         upgrade: bool,
     ) -> Result<Response<Incoming>, RequestError> {
+        self.request_with(method, path_and_query, upgrade, None).await
+    }
+
+    /// [`Transport::request`] with an optional JSON request body.
+    async fn request_with(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        upgrade: bool,
+        json: Option<Vec<u8>>,
+    ) -> Result<Response<Incoming>, RequestError> {
         let ep = &self.endpoint;
         let (scheme, rest) = ep.host.split_once("://").unwrap_or(("", ep.host.as_str()));
         let pq = format!("{}{path_and_query}", self.prefix);
         let mut b = Request::builder().method(method);
         if upgrade {
-            b = b
-                .header(http::header::CONNECTION, "Upgrade")
-                .header(http::header::UPGRADE, "tcp")
-                .header(http::header::CONTENT_TYPE, "text/plain");
+            b = b.header(http::header::CONNECTION, "Upgrade").header(http::header::UPGRADE, "tcp");
         }
+        if json.is_some() {
+            b = b.header(http::header::CONTENT_TYPE, "application/json");
+        } else if upgrade {
+            b = b.header(http::header::CONTENT_TYPE, "text/plain");
+        }
+        let body = Bytes::from(json.unwrap_or_default());
         let build = |b: http::request::Builder, uri: String, host: &str| {
             b.uri(uri)
                 .header(http::header::HOST, host)
-                .body(bollard::body_full(Bytes::new()))
+                .body(bollard::body_full(body))
                 .map_err(|e| RequestError { status: None, message: format!("error during connect: {e}") })
         };
         match scheme {
@@ -138,7 +152,21 @@ impl Transport {
     /// `POST path_and_query` with an HTTP upgrade: the raw connection to the container's
     /// streams. A daemon that answers without upgrading is an error.
     pub(crate) async fn hijack(&self, path_and_query: &str) -> Result<Upgraded, RequestError> {
-        let resp = self.request(Method::POST, path_and_query, true).await?;
+        self.hijack_with(path_and_query, None).await
+    }
+
+    /// [`Transport::hijack`] with a JSON request body (`POST /exec/{id}/start`).
+    pub(crate) async fn hijack_json(
+        &self,
+        path_and_query: &str,
+        body: &serde_json::Value,
+    ) -> Result<Upgraded, RequestError> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.hijack_with(path_and_query, Some(bytes)).await
+    }
+
+    async fn hijack_with(&self, path_and_query: &str, json: Option<Vec<u8>>) -> Result<Upgraded, RequestError> {
+        let resp = self.request_with(Method::POST, path_and_query, true, json).await?;
         let upgraded = hyper::upgrade::on(resp).await.map_err(|e| self.error(bollard::errors::Error::from(e)))?;
         Ok(TokioIo::new(upgraded))
     }

@@ -5,8 +5,8 @@
 //! errors to docker's exit statuses (1 for errors, 125 for bad flags, 64 for bad
 //! templates, the container's status for `run`/`start -a`/`attach`).
 //!
-//! `run` and `create` stop parsing flags at the image, as docker's do (pflag's
-//! `SetInterspersed(false)`): [`separate_image_args`] puts a `--` before the image so
+//! `run` and `create` stop parsing flags at the image, and `exec` at the container, as
+//! docker's do (pflag's `SetInterspersed(false)`): [`separate_image_args`] puts a `--` before the image so
 //! that `wharf run busybox ls -l --help` passes `ls -l --help` to the container.
 
 mod cli;
@@ -16,6 +16,7 @@ mod container;
 mod context;
 mod copts;
 mod df;
+mod exec;
 mod filters;
 mod format;
 mod hijack;
@@ -40,6 +41,7 @@ use crate::cli::{ClientOptions, Env, GlobalOpts};
 use crate::container::{ContainerCommand, KillArgs, NamesArgs, RenameArgs, RmArgs, StopArgs, TopInspectArgs};
 use crate::context::{ContextCommand, ContextEnv};
 use crate::df::DfArgs;
+use crate::exec::ExecArgs;
 use crate::format::StatusError;
 use crate::image::{HistoryArgs, ImageCommand, ImagesArgs, RmiArgs, TagArgs};
 use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
@@ -83,6 +85,9 @@ enum Command {
     Create(CreateArgs),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Execute a command in a running container
+    #[command(override_usage = "wharf exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
     /// Show the history of an image
     History(HistoryArgs),
     /// Manage images
@@ -217,6 +222,7 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Attach(a) => block_on(run::attach_cmd(&target(), &cx.config, &a)),
         Command::Container(c) => block_on(container::run(&target(), &cx.config, &c)),
         Command::Create(a) => block_on(run::create(&target(), &cx.config, &a)),
+        Command::Exec(a) => block_on(exec::exec(&target(), &cx.config, &a)),
         Command::Inspect(a) => block_on(container::top_inspect(&target(), &a)),
         Command::Kill(a) => block_on(container::kill(&target(), &a)),
         Command::Logs(a) => block_on(logs::logs(&target(), &a)),
@@ -233,8 +239,8 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
     }
 }
 
-/// Puts `--` before the image of `run`/`create` (also under `container`), so that the
-/// flags after it belong to the container's command: the first argument that is not a
+/// Puts `--` before the image of `run`/`create` (and the container of `exec`; also
+/// under `container`), so that the flags after it belong to the container's command: the first argument that is not a
 /// flag or a flag's value, as pflag finds it with interspersed flags off.
 fn separate_image_args(root: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     /// The index of the first positional argument from `start`, `None` at a `--`.
@@ -280,7 +286,7 @@ fn separate_image_args(root: &clap::Command, args: Vec<OsString>) -> Vec<OsStrin
         let Some(sub) = cmd.find_subcommand(args[p].to_string_lossy().as_ref()) else { return args };
         let name = sub.get_name();
         let parent_ok = depth == 0 || cmd.get_name() == "container";
-        if parent_ok && (name == "run" || name == "create") {
+        if parent_ok && (name == "run" || name == "create" || name == "exec") {
             let Some(image) = first_positional(sub, &args, p + 1) else { return args };
             let mut out = args;
             out.insert(image, OsString::from("--"));
@@ -378,6 +384,22 @@ mod tests {
             .into_iter()
             .map(|s| s.into_string().expect("utf8"))
             .collect()
+    }
+
+    #[test]
+    fn exec_flags_stop_at_the_container() {
+        assert_eq!(
+            separated(&["wharf", "exec", "-it", "-u", "root", "-e", "A=1", "ex", "ls", "-l", "--help"]),
+            ["wharf", "exec", "-it", "-u", "root", "-e", "A=1", "--", "ex", "ls", "-l", "--help"]
+        );
+        assert_eq!(
+            separated(&["wharf", "container", "exec", "-w", "/tmp", "ex", "sh", "-c", "pwd"]),
+            ["wharf", "container", "exec", "-w", "/tmp", "--", "ex", "sh", "-c", "pwd"]
+        );
+        let c = Cli::try_parse_from(separated(&["wharf", "exec", "-d", "ex", "sleep", "-h"])).expect("parse");
+        let Some(Command::Exec(a)) = c.command else { panic!("not exec") };
+        assert!(a.detach);
+        assert_eq!((a.container.as_str(), a.command), ("ex", vec!["sleep".to_string(), "-h".into()]));
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub(crate) async fn create(t: &Target, config: &ConfigFile, a: &CreateArgs) -> a
 }
 
 /// The detach keys: `--detach-keys`, else `detachKeys` of config.json.
-fn detach_keys(flag: &str, config: &ConfigFile) -> String {
+pub(crate) fn detach_keys(flag: &str, config: &ConfigFile) -> String {
     if !flag.is_empty() {
         return flag.to_string();
     }
@@ -263,7 +263,7 @@ fn detach_keys(flag: &str, config: &ConfigFile) -> String {
 
 /// The escape sequence the client watches for (the default one when the keys do not
 /// parse, as docker does after a warning).
-fn escape_keys(keys: &str) -> Vec<u8> {
+pub(crate) fn escape_keys(keys: &str) -> Vec<u8> {
     if keys.is_empty() {
         return hijack::DEFAULT_DETACH_KEYS.to_vec();
     }
@@ -410,18 +410,30 @@ fn forward_signals(conn: &Conn, id: &str) -> tokio::task::JoinHandle<()> {
 
 /// `POST /containers/{id}/resize?h=…&w=…` with the local terminal's size.
 async fn resize(conn: &Conn, id: &str) -> Result<(), RequestError> {
+    resize_at(conn, &format!("/containers/{}", path_escape(id))).await
+}
+
+/// `POST {base}/resize?h=…&w=…` (`base`: `/containers/{id}` or `/exec/{id}`) with the
+/// local terminal's size.
+async fn resize_at(conn: &Conn, base: &str) -> Result<(), RequestError> {
     let (h, w) = hijack::tty_size();
     if h == 0 && w == 0 {
         return Ok(());
     }
-    conn.raw_bytes(Method::POST, &format!("/containers/{}/resize?h={h}&w={w}", path_escape(id))).await.map(|_| ())
+    conn.raw_bytes(Method::POST, &format!("{base}/resize?h={h}&w={w}")).await.map(|_| ())
 }
 
 /// docker's `MonitorTtySize`: the size now (retried a few times while the container
 /// starts), then again on every SIGWINCH.
 fn monitor_tty_size(conn: &Conn, id: &str) -> tokio::task::JoinHandle<()> {
+    monitor_tty_size_at(conn, format!("/containers/{}", path_escape(id)))
+}
+
+/// [`monitor_tty_size`] for `base` (`/containers/{id}` or `/exec/{id}`).
+pub(crate) fn monitor_tty_size_at(conn: &Conn, base: String) -> tokio::task::JoinHandle<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (conn, id) = (conn.clone(), id.to_string());
+    let (conn, id) = (conn.clone(), base);
+    let resize = resize_at;
     tokio::spawn(async move {
         let mut winch = signal(SignalKind::window_change()).ok();
         if resize(&conn, &id).await.is_err() {

@@ -238,6 +238,66 @@ impl ContainerBackend for ContainerAdapter {
         Ok((c.config.tty, Box::pin(fut)))
     }
 
+    async fn resize(&self, name: &str, height: u16, width: u16) -> Result<(), ApiError> {
+        let name = name.to_string();
+        run(&self.life, move |l| l.resize(&name, height, width)).await
+    }
+
+    async fn exec_create(&self, name: &str, config: wharf_container::ExecConfig) -> Result<String, ApiError> {
+        let name = name.to_string();
+        run(&self.life, move |l| l.exec_create(&name, config)).await
+    }
+
+    async fn exec_start(&self, id: &str, detach: bool) -> Result<Option<(bool, wharf_server::AttachFuture)>, ApiError> {
+        let id = id.to_string();
+        let (tty, attached) = run(&self.life, move |l| {
+            let tty = l.exec_inspect(&id)?.config.tty;
+            match l.exec_start(&id, detach) {
+                Ok(a) => Ok((tty, Ok(a))),
+                // As dockerd: once the client waits on the stream, a failure to run the
+                // process is written into it (the exit code is in the exec's inspect).
+                Err(e) if !detach && l.exec_inspect(&id).is_ok_and(|x| x.exit_code.is_some()) => Ok((tty, Err(e))),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+        let attached = match attached {
+            Ok(a) => a,
+            Err(e) => {
+                let text = format!("{e}\r\n").into_bytes();
+                let mut bytes = Vec::new();
+                if !tty {
+                    bytes.extend_from_slice(&wharf_shim::protocol::frame_header(
+                        wharf_shim::protocol::FrameStream::Stdout,
+                        text.len() as u32,
+                    ));
+                }
+                bytes.extend_from_slice(&text);
+                let (ours, _gone) = tokio::io::duplex(1);
+                let fut = async move { Ok((bytes, Box::new(ours) as Box<dyn wharf_server::AttachIo>)) };
+                return Ok(Some((tty, Box::pin(fut))));
+            }
+        };
+        let Some(attached) = attached else { return Ok(None) };
+        let fut = async move {
+            attached.stream.set_nonblocking(true).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+            let stream = tokio::net::UnixStream::from_std(attached.stream)
+                .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
+            Ok((attached.buffered, Box::new(stream) as Box<dyn wharf_server::AttachIo>))
+        };
+        Ok(Some((tty, Box::pin(fut))))
+    }
+
+    async fn exec_inspect(&self, id: &str) -> Result<wharf_container::ExecInfo, ApiError> {
+        let id = id.to_string();
+        run(&self.life, move |l| l.exec_inspect(&id)).await
+    }
+
+    async fn exec_resize(&self, id: &str, height: u16, width: u16) -> Result<(), ApiError> {
+        let id = id.to_string();
+        run(&self.life, move |l| l.exec_resize(&id, height, width)).await
+    }
+
     async fn pause(&self, name: &str) -> Result<(), ApiError> {
         let name = name.to_string();
         run(&self.life, move |l| l.pause(&name, true)).await

@@ -370,9 +370,20 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Removes the (empty) cgroup parent this daemon's containers used, in every controller.
+    fn remove_cgroup_parent(&self) {
+        let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else { return };
+        for c in controllers.flatten() {
+            let _ = std::fs::remove_dir(c.path().join(&self.slot.cgroup_parent));
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+        self.remove_cgroup_parent();
     }
 }
 

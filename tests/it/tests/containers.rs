@@ -146,6 +146,29 @@ fn isolated_like_docker() {
 }
 
 #[test]
+fn memory_and_pids_limits_hold() {
+    let Some(d) = with_busybox() else { return };
+    let out =
+        d.docker(&["run", "--name", "oom", "-m", "16m", "busybox", "sh", "-c", "x=a; while true; do x=$x$x; done"]);
+    assert_eq!(out.code, 137, "{out:?}");
+    let st = d.docker(&["inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oom"]);
+    assert_eq!(st.ok().trim(), "true 137");
+    // A fork bomb stops at the pids limit.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "10",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in $(seq 20); do sleep 5 & done; wait",
+    ]);
+    assert!(out.stderr.contains("can't fork"), "{out:?}");
+    d.docker(&["rm", "oom"]).ok();
+}
+
+#[test]
 fn detached_containers_survive_a_daemon_kill() {
     let Some(mut d) = with_busybox() else { return };
     let ticker = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done";
@@ -190,4 +213,25 @@ fn stop_kill_wait_and_rm_force() {
     assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", &id]).ok().trim(), "running");
     d.docker(&["rm", "-f", &id]).ok();
     assert_eq!(d.docker(&["ps", "-aq"]).ok().trim(), "");
+}
+
+#[test]
+fn exec_runs_in_the_container() {
+    let Some(d) = with_busybox() else { return };
+    d.docker(&["run", "-d", "--name", "ex", "-e", "BASE=1", "busybox", "sleep", "100"]).ok();
+    let out = d.docker(&["exec", "ex", "sh", "-c", "echo in-exec; echo e >&2; exit 4"]);
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (4, "in-exec\n", "e\n"));
+    let out = d.docker(&["exec", "-e", "FOO=bar", "-w", "/tmp", "ex", "sh", "-c", "echo $BASE $FOO $(pwd)"]);
+    assert_eq!(out.ok(), "1 bar /tmp\n");
+    // The exec shares the container's PID namespace: the container's sleep is PID 1.
+    assert_eq!(d.docker(&["exec", "ex", "cat", "/proc/1/cmdline"]).ok(), "sleep\u{0}100\u{0}");
+    d.docker(&["exec", "-d", "ex", "sleep", "1"]).ok();
+    let out = d.docker(&["exec", "ex", "nosuch"]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(out.stdout.contains("executable file not found"), "{out:?}");
+    let out = d.wharf(&["exec", "ex", "echo", "via wharf"]);
+    assert_eq!(out.ok(), "via wharf\n");
+    d.docker(&["rm", "-f", "ex"]).ok();
+    let r = d.api("GET", "/exec/nosuch/json", None).unwrap();
+    assert_eq!(r.status, 404);
 }

@@ -198,6 +198,25 @@ impl ContainerBackend for Fake {
         self.record(format!("unpause {name}"));
         Self::check(name)
     }
+    async fn resize(&self, name: &str, h: u16, w: u16) -> Result<(), ApiError> {
+        self.record(format!("resize {name} {h} {w}"));
+        Self::check(name)
+    }
+    async fn exec_create(&self, name: &str, config: wharf_container::ExecConfig) -> Result<String, ApiError> {
+        self.record(format!("exec_create {name} {:?}", config.cmd));
+        Self::check(name)?;
+        Ok("e1".into())
+    }
+    async fn exec_start(&self, id: &str, detach: bool) -> Result<Option<(bool, crate::AttachFuture)>, ApiError> {
+        self.record(format!("exec_start {id} {detach}"));
+        Ok(None)
+    }
+    async fn exec_inspect(&self, id: &str) -> Result<wharf_container::ExecInfo, ApiError> {
+        Err(ApiError::new(ErrorKind::NotFound, format!("No such exec instance: {id}")))
+    }
+    async fn exec_resize(&self, id: &str, _h: u16, _w: u16) -> Result<(), ApiError> {
+        Err(ApiError::new(ErrorKind::NotFound, format!("No such exec instance: {id}")))
+    }
     async fn attach(
         &self,
         name: &str,
@@ -631,7 +650,6 @@ async fn unknown_routes_are_page_not_found() {
         (Method::GET, "/containers/web/start"),
         (Method::GET, "/containers/web/top"),
         (Method::GET, "/containers/web/stats"),
-        (Method::POST, "/containers/web/exec"),
         (Method::GET, "/containers/web/bogus"),
         (Method::PUT, "/containers/web/archive"),
         (Method::GET, "/containers"),
