@@ -16,6 +16,7 @@ mod filter;
 mod lifecycle;
 pub mod model;
 mod names;
+mod stats;
 mod store;
 
 pub use error::{ContainerError, Result};
@@ -23,4 +24,5 @@ pub use exec::{ExecConfig, ExecInfo};
 pub use filter::{PsFilter, PS_FILTERS};
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
 pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};
+pub use stats::StatsSample;
 pub use store::{command_of, labels_of, merge_image_config, Containers, CreateRequest, COMPONENT, MIGRATIONS};

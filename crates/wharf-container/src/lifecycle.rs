@@ -170,6 +170,10 @@ impl Lifecycle {
         &self.containers
     }
 
+    pub(crate) fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
     pub(crate) fn execs(&self) -> &crate::exec::Execs {
         &self.execs
     }

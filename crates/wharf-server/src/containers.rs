@@ -169,6 +169,10 @@ pub trait ContainerBackend: Send + Sync + 'static {
     async fn exec_inspect(&self, id: &str) -> Result<wharf_container::ExecInfo, ApiError>;
     /// `POST /exec/{id}/resize?h=&w=`.
     async fn exec_resize(&self, id: &str, height: u16, width: u16) -> Result<(), ApiError>;
+    /// One sample of `GET /containers/{id}/stats` (the route paces and pairs samples).
+    async fn stats(&self, name: &str) -> Result<(Container, wharf_container::StatsSample), ApiError>;
+    /// `GET /containers/{id}/top?ps_args=`: titles and rows.
+    async fn top(&self, name: &str, ps_args: &str) -> Result<(Vec<String>, Vec<Vec<String>>), ApiError>;
     /// `POST /containers/{id}/pause`.
     async fn pause(&self, name: &str) -> Result<(), ApiError>;
     /// `POST /containers/{id}/unpause`.
@@ -191,6 +195,8 @@ pub(crate) fn routes(backend: Arc<dyn ContainerBackend>) -> Router {
         .route("/containers/{id}/wait", post(wait))
         .route("/containers/{id}/attach", post(attach))
         .route("/containers/{id}/resize", post(resize))
+        .route("/containers/{id}/stats", get(stats))
+        .route("/containers/{id}/top", get(top))
         .route("/containers/{id}/exec", post(exec_create))
         .route("/exec/{id}/start", post(exec_start))
         .route("/exec/{id}/json", get(exec_inspect))
@@ -644,4 +650,109 @@ async fn exec_resize(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Respo
     let (h, w) = size_args(&q)?;
     b.exec_resize(&id, h, w).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// `GET /containers/{id}/top?ps_args=`.
+async fn top(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Response, ApiError> {
+    let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
+    let (titles, processes) = b.top(&id, q.get("ps_args").unwrap_or_default()).await?;
+    Ok(Json(serde_json::json!({ "Titles": titles, "Processes": processes })).into_response())
+}
+
+/// Docker's stats JSON (cgroup v1 shape) of sample `s` with the previous sample `pre`.
+fn stats_json(
+    c: &Container,
+    s: &wharf_container::StatsSample,
+    pre: &wharf_container::StatsSample,
+) -> serde_json::Value {
+    let time = |ns: i64| {
+        if ns == 0 {
+            "0001-01-01T00:00:00Z".to_string()
+        } else {
+            wharf_types::format_rfc3339_nanos(ns)
+        }
+    };
+    let cpu = |x: &wharf_container::StatsSample| {
+        serde_json::json!({
+            "cpu_usage": {
+                "total_usage": x.cpu_total,
+                "percpu_usage": if x.percpu.is_empty() { serde_json::Value::Null } else { serde_json::json!(x.percpu) },
+                "usage_in_kernelmode": x.cpu_kernel,
+                "usage_in_usermode": x.cpu_user,
+            },
+            "system_cpu_usage": x.system_cpu,
+            "online_cpus": x.online_cpus,
+            "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
+        })
+    };
+    let blkio: Vec<serde_json::Value> = s
+        .blkio
+        .iter()
+        .map(|(ma, mi, op, v)| serde_json::json!({"major": ma, "minor": mi, "op": op, "value": v}))
+        .collect();
+    let mut pids = serde_json::json!({ "current": s.pids_current });
+    if s.pids_limit > 0 {
+        pids["limit"] = serde_json::json!(s.pids_limit);
+    }
+    serde_json::json!({
+        "read": time(s.read),
+        "preread": time(pre.read),
+        "pids_stats": pids,
+        "blkio_stats": {
+            "io_service_bytes_recursive": if blkio.is_empty() { serde_json::Value::Null } else { serde_json::json!(blkio) },
+            "io_serviced_recursive": null, "io_queue_recursive": null, "io_service_time_recursive": null,
+            "io_wait_time_recursive": null, "io_merged_recursive": null, "io_time_recursive": null, "sectors_recursive": null,
+        },
+        "num_procs": 0,
+        "storage_stats": {},
+        "cpu_stats": cpu(s),
+        "precpu_stats": cpu(pre),
+        "memory_stats": { "usage": s.mem_usage, "max_usage": s.mem_max_usage, "stats": s.mem_stats, "limit": s.mem_limit },
+        "name": format!("/{}", c.name),
+        "id": c.id,
+    })
+}
+
+/// `GET /containers/{id}/stats?stream=&one-shot=`: one JSON object per second while streaming;
+/// without `stream`, one object whose `precpu_stats` come from a sample half a second before
+/// (so the CLI can compute CPU %); with `one-shot`, a single sample.
+async fn stats(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Response, ApiError> {
+    let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
+    let stream = q.get("stream").is_none_or(|_| q.bool("stream"));
+    let one_shot = q.bool("one-shot");
+    let (c, first) = b.stats(&id).await?;
+    if !stream {
+        let pre = first;
+        let (c, s) = if one_shot {
+            (c, pre.clone())
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            b.stats(&id).await?
+        };
+        let pre = if one_shot { Default::default() } else { pre };
+        return Ok(Json(stats_json(&c, &s, &pre)).into_response());
+    }
+    let body = futures_util::stream::unfold(
+        (b, id, Some((c, first)), wharf_container::StatsSample::default()),
+        |(b, id, next, pre)| async move {
+            let (c, s) = match next {
+                Some(x) => x,
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    b.stats(&id).await.ok()?
+                }
+            };
+            if !matches!(c.state.status, wharf_container::Status::Running | wharf_container::Status::Paused)
+                && pre.read != 0
+            {
+                return None;
+            }
+            let mut line = serde_json::to_vec(&stats_json(&c, &s, &pre)).ok()?;
+            line.push(b'\n');
+            Some((Ok::<_, std::io::Error>(bytes::Bytes::from(line)), (b, id, None, s)))
+        },
+    );
+    let mut resp = Response::new(Body::from_stream(body));
+    resp.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Ok(resp)
 }

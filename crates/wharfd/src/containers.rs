@@ -298,6 +298,16 @@ impl ContainerBackend for ContainerAdapter {
         run(&self.life, move |l| l.exec_resize(&id, height, width)).await
     }
 
+    async fn stats(&self, name: &str) -> Result<(wharf_container::Container, wharf_container::StatsSample), ApiError> {
+        let name = name.to_string();
+        run(&self.life, move |l| l.stats(&name)).await
+    }
+
+    async fn top(&self, name: &str, ps_args: &str) -> Result<(Vec<String>, Vec<Vec<String>>), ApiError> {
+        let (name, ps_args) = (name.to_string(), ps_args.to_string());
+        run(&self.life, move |l| l.top(&name, &ps_args)).await
+    }
+
     async fn pause(&self, name: &str) -> Result<(), ApiError> {
         let name = name.to_string();
         run(&self.life, move |l| l.pause(&name, true)).await

@@ -235,3 +235,22 @@ fn exec_runs_in_the_container() {
     let r = d.api("GET", "/exec/nosuch/json", None).unwrap();
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn stats_and_top() {
+    let Some(d) = with_busybox() else { return };
+    d.docker(&["run", "-d", "--name", "busy", "-m", "64m", "busybox", "sh", "-c", "while true; do :; done"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = d.docker(&["stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}"]);
+    let line = out.ok().trim().to_string();
+    let parts: Vec<&str> = line.split('|').collect();
+    assert_eq!(parts[0], "busy", "{line}");
+    let cpu: f64 = parts[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 20.0, "a busy loop uses CPU: {line}");
+    assert!(parts[2].ends_with("/ 64MiB"), "{line}");
+    assert_eq!(parts[3], "1");
+    let top = d.docker(&["top", "busy", "-o", "pid,comm"]);
+    let rows: Vec<&str> = top.ok().lines().collect();
+    assert!(rows[0].starts_with("PID") && rows.len() == 2 && rows[1].trim_end().ends_with("sh"), "{rows:?}");
+    d.docker(&["rm", "-f", "busy"]).ok();
+}

@@ -217,6 +217,14 @@ impl ContainerBackend for Fake {
     async fn exec_resize(&self, id: &str, _h: u16, _w: u16) -> Result<(), ApiError> {
         Err(ApiError::new(ErrorKind::NotFound, format!("No such exec instance: {id}")))
     }
+    async fn stats(&self, name: &str) -> Result<(Container, wharf_container::StatsSample), ApiError> {
+        Self::check(name)?;
+        Err(ApiError::new(ErrorKind::Internal, "no stats in the fake"))
+    }
+    async fn top(&self, name: &str, _ps_args: &str) -> Result<(Vec<String>, Vec<Vec<String>>), ApiError> {
+        Self::check(name)?;
+        Ok((vec!["PID".into(), "CMD".into()], vec![vec!["1".into(), "sleep 1".into()]]))
+    }
     async fn attach(
         &self,
         name: &str,
@@ -648,8 +656,6 @@ async fn unknown_routes_are_page_not_found() {
         (Method::POST, "/containers/web"),
         (Method::POST, "/containers/json"),
         (Method::GET, "/containers/web/start"),
-        (Method::GET, "/containers/web/top"),
-        (Method::GET, "/containers/web/stats"),
         (Method::GET, "/containers/web/bogus"),
         (Method::PUT, "/containers/web/archive"),
         (Method::GET, "/containers"),
