@@ -326,6 +326,9 @@ impl Shim {
 
     /// Serves until the shim should exit.
     pub(crate) fn run(&mut self) {
+        if !self.cfg.wait_start {
+            trim_resident();
+        }
         self.reap();
         self.check_procs();
         while !self.quit {
@@ -738,6 +741,7 @@ impl Shim {
                 match self.exec(&exec_id, &process, stdin) {
                     Err((kind, msg)) => Response::err(kind, msg),
                     Ok((pid, tty)) => {
+                        trim_resident();
                         let resp = Response { pid: Some(pid), tty: Some(tty), ..Response::ok() };
                         if stdin || stdout || stderr {
                             if let Some(c) = self.clients.get_mut(&id) {
@@ -811,6 +815,7 @@ impl Shim {
                 self.init.started_at = Some(SystemTime::now());
                 self.status = Status::Running;
                 diag!("started");
+                trim_resident();
                 Response { pid: Some(self.init.pid), ..Response::ok() }
             }
             Err(e) => Response::err(ErrorKind::Internal, e.0),
@@ -1188,4 +1193,33 @@ fn read_spec(bundle: &Path) -> Result<serde_json::Value, String> {
     let path = bundle.join("config.json");
     let text = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+/// Once the container runs, the code that created it (most of libcontainer) is not needed
+/// again: drop the shim's program text pages (executable, file-backed, never written) from its
+/// resident set and return free heap to the kernel. Pages the serving loop touches come back
+/// from the page cache on first use; no data mapping is touched. One shim runs per container, so this is its memory cost.
+fn trim_resident() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else { continue };
+        let path = f.nth(3).unwrap_or("");
+        // Program text only: read-only data may be RELRO (relocated, then made read-only), whose
+        // pages differ from the file.
+        if !perms.starts_with("r-x") || path.is_empty() || path.starts_with('[') {
+            continue;
+        }
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
+        // SAFETY: an executable, file-backed private mapping of this process: MADV_DONTNEED only
+        // drops its page-table entries; its contents are reread from the file on access.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+    // SAFETY: glibc's malloc_trim only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
