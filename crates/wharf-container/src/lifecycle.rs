@@ -219,8 +219,15 @@ impl Lifecycle {
 
     /// `docker start`.
     pub fn start(self: &Arc<Self>, name: &str) -> Result<()> {
+        self.start_inner(name, false)
+    }
+
+    /// Starts a created or exited container; with `by_policy`, also one its restart policy
+    /// marked `restarting`.
+    fn start_inner(self: &Arc<Self>, name: &str, by_policy: bool) -> Result<()> {
         let c = self.containers.get(name)?;
         match c.state.status {
+            Status::Restarting if by_policy => {}
             Status::Running | Status::Paused | Status::Restarting => {
                 return Err(ContainerError::NotModified("container already started".into()));
             }
@@ -498,7 +505,7 @@ impl Lifecycle {
     }
 
     /// Records an exit: state, rootfs, event, waiters, `--rm`.
-    fn record_exit(&self, id: &str, exit: ExitRecord) {
+    fn record_exit(self: &Arc<Self>, id: &str, exit: ExitRecord) {
         self.unmount(id);
         let finished = wharf_types::parse_timestamp(&exit.finished_at, now_nanos()).unwrap_or_else(|_| now_nanos());
         let updated = self.containers.update_state(id, |s| {
@@ -519,7 +526,53 @@ impl Lifecycle {
             if self.containers.delete(&c).is_ok() {
                 self.wake(id, WaitFor::Removal, (i64::from(exit.exit_code), None));
             }
+            return;
         }
+        self.maybe_restart(&c);
+    }
+
+    /// Applies the restart policy after an exit: `always` and `unless-stopped` unless the user
+    /// stopped it, `on-failure[:N]` on a non-zero exit; with Docker's back-off (100 ms,
+    /// doubling, at most a minute; reset when the container had run 10 s).
+    fn maybe_restart(self: &Arc<Self>, c: &Container) {
+        let p = &c.host_config.restart_policy;
+        let st = &c.state;
+        let wanted = match p.name.as_str() {
+            "always" | "unless-stopped" => !st.stopped_by_user,
+            "on-failure" => {
+                st.exit_code != 0
+                    && !st.stopped_by_user
+                    && (p.maximum_retry_count <= 0 || st.restart_count < p.maximum_retry_count)
+            }
+            _ => false,
+        };
+        if !wanted {
+            return;
+        }
+        let ran_long = st.finished_at - st.started_at >= 10_000_000_000;
+        let Ok(c) = self.containers.update_state(&c.id, |s| {
+            s.status = Status::Restarting;
+            if ran_long && p.name != "on-failure" {
+                s.restart_count = 0;
+            }
+            s.restart_count += 1;
+        }) else {
+            return;
+        };
+        let exp = (c.state.restart_count - 1).clamp(0, 10) as u32;
+        let delay = Duration::from_millis((100u64 << exp).min(60_000));
+        let (me, id) = (self.clone(), c.id.clone());
+        let _ = std::thread::Builder::new().name("ctr-restart".into()).spawn(move || {
+            std::thread::sleep(delay);
+            // A stop or removal meanwhile cancels the restart.
+            let still = me.containers.get(&id).is_ok_and(|c| c.state.status == Status::Restarting);
+            if still {
+                if let Err(e) = me.start_inner(&id, true) {
+                    tracing::warn!(id, "restart by policy failed: {e}");
+                    let _ = me.containers.update_state(&id, |s| s.status = Status::Exited);
+                }
+            }
+        });
     }
 
     fn wake(&self, id: &str, what: WaitFor, result: WaitResult) {
@@ -596,6 +649,15 @@ impl Lifecycle {
     /// `docker stop`: the stop signal, then SIGKILL after the timeout; `Ok` once it has exited.
     pub fn stop(&self, name: &str, signal: Option<&str>, timeout: Option<i64>) -> Result<()> {
         let c = self.containers.get(name)?;
+        if c.state.status == Status::Restarting {
+            // Waiting for its policy's next start: cancelled.
+            let c = self.containers.update_state(&c.id, |s| {
+                s.status = Status::Exited;
+                s.stopped_by_user = true;
+            })?;
+            self.containers.publish("stop", &c, &[]);
+            return Ok(());
+        }
         if !matches!(c.state.status, Status::Running | Status::Paused) {
             return Err(ContainerError::NotModified("container already stopped".into()));
         }
@@ -659,7 +721,10 @@ impl Lifecycle {
 
     /// `docker rm`: a running container needs `force` (then it is killed first).
     pub fn remove(&self, name: &str, force: bool) -> Result<()> {
-        let c = self.containers.get(name)?;
+        let mut c = self.containers.get(name)?;
+        if c.state.status == Status::Restarting && force {
+            c = self.containers.update_state(&c.id, |s| s.status = Status::Exited)?;
+        }
         if matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting) {
             if !force {
                 return Err(ContainerError::Conflict(format!(

@@ -254,3 +254,28 @@ fn stats_and_top() {
     assert!(rows[0].starts_with("PID") && rows.len() == 2 && rows[1].trim_end().ends_with("sh"), "{rows:?}");
     d.docker(&["rm", "-f", "busy"]).ok();
 }
+
+#[test]
+fn restart_policies() {
+    let Some(d) = with_busybox() else { return };
+    d.docker(&["run", "-d", "--name", "fails", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1"]).ok();
+    d.docker(&["run", "-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let state =
+        |n: &str| d.docker(&["inspect", "--format", "{{.State.Status}} {{.RestartCount}}", n]).ok().trim().to_string();
+    loop {
+        let f = state("fails");
+        if f == "exited 2" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "on-failure:2 never settled: {f}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let count: i64 = state("always").split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(count >= 1, "always restarted: {}", state("always"));
+    // A user stop ends `always`.
+    d.docker(&["stop", "-t", "1", "always"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(state("always").starts_with("exited"), "{}", state("always"));
+    d.docker(&["rm", "-f", "fails", "always"]).ok();
+}
