@@ -13,7 +13,7 @@ if [ "${#missing[@]}" -gt 0 ]; then apt-get update -qq && apt-get install -y -qq
 command -v cargo >/dev/null || { echo "quickstart: a Rust toolchain (cargo) is needed: https://rustup.rs" >&2; exit 1; }
 
 cargo build --release --bins
-install -m 0755 target/release/wharfd target/release/wharf /usr/local/bin/
+install -m 0755 target/release/wharfd target/release/wharf target/release/wharf-shim /usr/local/bin/
 
 SOCK=/run/wharf/wharf.sock
 if ! wharf -H "unix://$SOCK" version >/dev/null 2>&1; then
@@ -38,6 +38,7 @@ if ! wharf image inspect busybox:latest >/dev/null 2>&1; then
     rm -rf "$rootfs"
 fi
 wharf images
+wharf run --rm busybox echo "hello from a wharf container"
 if [ -x /usr/local/bin/docker ] || command -v docker >/dev/null; then
     echo; echo "The stock docker CLI talks to it too:"
     docker -H "unix://$SOCK" version --format 'docker → {{.Server.Platform.Name}} {{.Server.Version}} (API {{.Server.APIVersion}})'
