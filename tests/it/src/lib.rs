@@ -380,9 +380,42 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Kills what a failed test may have left running: containers (their init processes) and
+    /// their shims, then unmounts their root filesystems. Containers outlive the daemon by
+    /// design, so a test that panics before removing them would otherwise leak them.
+    fn kill_containers(&self) {
+        let Ok(dirs) = std::fs::read_dir(self.exec_root.join("c")) else { return };
+        let mut shims = Vec::new();
+        for d in dirs.flatten() {
+            for (file, list) in [("init.pid", None), ("shim.pid", Some(&mut shims))] {
+                let pid = std::fs::read_to_string(d.path().join(file)).ok().and_then(|p| p.trim().parse::<i32>().ok());
+                if let Some(pid) = pid.and_then(rustix::process::Pid::from_raw) {
+                    match list {
+                        None => {
+                            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                        }
+                        Some(l) => l.push(pid),
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        for pid in shims {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+        if let Ok(cs) = std::fs::read_dir(self.data_root.join("containers")) {
+            for c in cs.flatten() {
+                let _ = rustix::mount::unmount(c.path().join("rootfs"), rustix::mount::UnmountFlags::DETACH);
+            }
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+        self.kill_containers();
         self.remove_cgroup_parent();
     }
 }
