@@ -15,13 +15,12 @@ use wharf_types::{ErrorKind, Filters};
 
 /// The adapter.
 pub(crate) struct ContainerAdapter {
-    containers: Arc<Containers>,
     life: Arc<Lifecycle>,
 }
 
 impl ContainerAdapter {
     pub(crate) fn new(life: Arc<Lifecycle>) -> Arc<Self> {
-        Arc::new(ContainerAdapter { containers: life.containers().clone(), life })
+        Arc::new(ContainerAdapter { life })
     }
 }
 
@@ -36,15 +35,12 @@ async fn run<T: Send + 'static>(
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    c: &Arc<Containers>,
-    f: impl FnOnce(&Containers) -> Result<T, ContainerError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let c = c.clone();
-    match tokio::task::spawn_blocking(move || f(&c)).await {
-        Ok(r) => r.map_err(ApiError::from_err),
-        Err(e) => Err(ApiError::new(ErrorKind::Internal, format!("container task failed: {e}"))),
-    }
+/// A shim's attach stream as the server's async stream: bytes already read, then the socket.
+fn into_attach_io(attached: wharf_container::Attached) -> Result<(Vec<u8>, Box<dyn wharf_server::AttachIo>), ApiError> {
+    let internal = |e: std::io::Error| ApiError::new(ErrorKind::Internal, e.to_string());
+    attached.stream.set_nonblocking(true).map_err(internal)?;
+    let stream = tokio::net::UnixStream::from_std(attached.stream).map_err(internal)?;
+    Ok((attached.buffered, Box::new(stream)))
 }
 
 fn inspected(cs: &Containers, c: wharf_container::Container) -> Inspected {
@@ -64,11 +60,12 @@ fn inspected(cs: &Containers, c: wharf_container::Container) -> Inspected {
 #[async_trait]
 impl ContainerBackend for ContainerAdapter {
     async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), ApiError> {
-        blocking(&self.containers, move |c| c.create(req).map(|c| (c.id, Vec::new()))).await
+        run(&self.life, move |l| l.containers().create(req).map(|c| (c.id, Vec::new()))).await
     }
 
     async fn list(&self, opts: ContainerListOptions) -> Result<Vec<Inspected>, ApiError> {
-        blocking(&self.containers, move |cs| {
+        run(&self.life, move |l| {
+            let cs = l.containers();
             let filter = PsFilter::new(
                 &opts.filters,
                 |n| cs.get(n),
@@ -92,7 +89,7 @@ impl ContainerBackend for ContainerAdapter {
 
     async fn inspect(&self, name: &str, _size: bool) -> Result<Inspected, ApiError> {
         let name = name.to_string();
-        blocking(&self.containers, move |cs| cs.get(&name).map(|c| inspected(cs, c))).await
+        run(&self.life, move |l| l.containers().get(&name).map(|c| inspected(l.containers(), c))).await
     }
 
     async fn start(&self, name: &str) -> Result<(), ApiError> {
@@ -150,7 +147,7 @@ impl ContainerBackend for ContainerAdapter {
 
     async fn rename(&self, name: &str, new_name: &str) -> Result<(), ApiError> {
         let (name, new_name) = (name.to_string(), new_name.to_string());
-        blocking(&self.containers, move |cs| cs.rename(&name, &new_name)).await
+        run(&self.life, move |l| l.containers().rename(&name, &new_name)).await
     }
 
     async fn logs(&self, name: &str, opts: LogsOptions) -> Result<(bool, LogStream), ApiError> {
@@ -201,7 +198,8 @@ impl ContainerBackend for ContainerAdapter {
     }
 
     async fn prune(&self, _filters: Filters) -> Result<(Vec<String>, u64), ApiError> {
-        blocking(&self.containers, move |cs| {
+        run(&self.life, move |l| {
+            let cs = l.containers();
             let mut gone = Vec::new();
             for c in cs.list()? {
                 if matches!(c.state.status, Status::Created | Status::Exited | Status::Dead) {
@@ -229,11 +227,7 @@ impl ContainerBackend for ContainerAdapter {
                 .await
                 .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?
                 .map_err(|_| ApiError::new(ErrorKind::Internal, "the container was removed before it started"))?;
-            let attached = got.map_err(ApiError::from_err)?;
-            attached.stream.set_nonblocking(true).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-            let stream = tokio::net::UnixStream::from_std(attached.stream)
-                .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-            Ok((attached.buffered, Box::new(stream) as Box<dyn wharf_server::AttachIo>))
+            into_attach_io(got.map_err(ApiError::from_err)?)
         };
         Ok((c.config.tty, Box::pin(fut)))
     }
@@ -279,12 +273,7 @@ impl ContainerBackend for ContainerAdapter {
             }
         };
         let Some(attached) = attached else { return Ok(None) };
-        let fut = async move {
-            attached.stream.set_nonblocking(true).map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-            let stream = tokio::net::UnixStream::from_std(attached.stream)
-                .map_err(|e| ApiError::new(ErrorKind::Internal, e.to_string()))?;
-            Ok((attached.buffered, Box::new(stream) as Box<dyn wharf_server::AttachIo>))
-        };
+        let fut = async move { into_attach_io(attached) };
         Ok(Some((tty, Box::pin(fut))))
     }
 
