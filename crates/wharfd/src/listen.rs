@@ -194,7 +194,16 @@ fn take_systemd_fds(which: Option<i32>, tls: Option<tokio_rustls::TlsAcceptor>) 
     };
     let mut out = Vec::new();
     for fd in fds {
-        // SAFETY: systemd passed this descriptor to us and nothing else in the process owns it.
+        // Only a socket that was really passed is adopted: when the descriptor is missing, its
+        // number may already belong to a file this process opened (the data-root lock), which
+        // must not be closed under it.
+        // SAFETY: borrowed only for the duration of the fstat.
+        let st = rustix::fs::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+        if !st.is_ok_and(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket) {
+            bail!("socket activation: descriptor {fd} is not a socket passed by systemd");
+        }
+        // SAFETY: systemd passed this descriptor to us (it is a socket we did not open) and
+        // nothing else in the process owns it.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         let addr = rustix::net::getsockname(&owned).context("getsockname on an activated socket")?;
         if addr.address_family() == rustix::net::AddressFamily::UNIX {

@@ -194,9 +194,14 @@ fn socket_activation_with_fd_host() {
 }
 
 fn libc_dup2(from: i32, to: i32) -> i32 {
-    // SAFETY: plain syscall on descriptors owned by this (child) process.
+    // SAFETY: plain syscalls on descriptors owned by this (child) process.
     unsafe {
         let from = std::os::fd::BorrowedFd::borrow_raw(from);
+        if from.as_raw_fd() == to {
+            // dup2 onto itself is a no-op that keeps close-on-exec (std sets it on every
+            // descriptor): clear it so the socket survives the exec.
+            return rustix::io::fcntl_setfd(from, rustix::io::FdFlags::empty()).map(|_| 0).unwrap_or(-1);
+        }
         let mut to_fd = std::os::fd::OwnedFd::from_raw_fd_unchecked(to);
         let r = rustix::io::dup2(from, &mut to_fd).map(|_| 0).unwrap_or(-1);
         std::mem::forget(to_fd);
