@@ -1,7 +1,9 @@
 //! The libcontainer workload executor of the shim: runc's checks and messages for the program to
 //! run (`exec: "nosuch": executable file not found in $PATH`, which Docker users and tests look
 //! for), and a clean signal state for the workload (the shim ignores SIGPIPE, as every Rust
-//! program does, and ignored signals survive `execve`).
+//! program does, and ignored signals survive `execve`), and the terminal's size from
+//! `process.consoleSize` set before the program runs (runc's init does this; youki's does not,
+//! so a resize from the shim after it received the pty master raced the workload).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -20,6 +22,7 @@ pub(crate) struct ShimExecutor;
 impl Executor for ShimExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         reset_signals();
+        apply_console_size(spec);
         DefaultExecutor {}.exec(spec)
     }
 
@@ -37,6 +40,27 @@ impl Executor for ShimExecutor {
             .and_then(|env| env.iter().find_map(|e| e.strip_prefix("PATH=")))
             .unwrap_or(DEFAULT_PATH);
         look_path(arg0, path).map_err(ExecutorValidationError::ArgValidationError)
+    }
+}
+
+/// With a terminal, gives it the size the process was created with (stdin is the pty slave by
+/// now). Without a size, or on failure, the terminal keeps its size: the shim still resizes the
+/// master once it has it.
+fn apply_console_size(spec: &Spec) {
+    let Some(process) = spec.process().as_ref() else { return };
+    if process.terminal() != Some(true) {
+        return;
+    }
+    let Some(size) = process.console_size() else { return };
+    let ws = libc::winsize {
+        ws_row: u16::try_from(size.height()).unwrap_or(u16::MAX),
+        ws_col: u16::try_from(size.width()).unwrap_or(u16::MAX),
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize built here; fd 0 is ours.
+    unsafe {
+        libc::ioctl(0, libc::TIOCSWINSZ, &ws);
     }
 }
 
