@@ -81,8 +81,9 @@ impl<'f> PsFilter<'f> {
                 return false;
             }
         }
-        if f.contains("health") && !f.get("health").any(|h| h == "none") {
-            return false; // health checks are not run yet: every container is `none`
+        let health = c.state.health.as_ref().map_or("none", |h| h.status.as_str());
+        if !f.exact_match("health", health) {
+            return false;
         }
         if f.contains("is-task") && f.get("is-task").any(|v| v == "true") {
             return false;

@@ -13,6 +13,7 @@
 mod error;
 mod exec;
 mod filter;
+pub mod health;
 mod lifecycle;
 pub mod model;
 mod names;

@@ -35,6 +35,10 @@ pub struct RunSettings {
     pub cgroup_parent: String,
     /// Host facts the spec depends on.
     pub host: wharf_runtime::HostInfo,
+    /// `--init` for containers that do not choose.
+    pub default_init: bool,
+    /// The init binary (`docker-init`: tini, statically linked), when there is one.
+    pub init_path: Option<PathBuf>,
 }
 
 /// What `wait` resolves to: exit code and error text.
@@ -58,6 +62,8 @@ pub struct Lifecycle {
     execs: crate::exec::Execs,
     /// Attach requests made before the container started, served at its next start.
     pending: Mutex<HashMap<String, Vec<PendingAttach>>>,
+    /// The health monitors.
+    health: crate::health::Monitors,
 }
 
 /// Someone waiting for an exit or a removal.
@@ -162,6 +168,7 @@ impl Lifecycle {
             waiters: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
             execs: Default::default(),
+            health: Default::default(),
         })
     }
 
@@ -176,6 +183,10 @@ impl Lifecycle {
 
     pub(crate) fn execs(&self) -> &crate::exec::Execs {
         &self.execs
+    }
+
+    pub(crate) fn health(&self) -> &crate::health::Monitors {
+        &self.health
     }
 
     pub(crate) fn socket_of(&self, id: &str) -> PathBuf {
@@ -252,6 +263,7 @@ impl Lifecycle {
                 })?;
                 self.containers.publish("start", &c, &[]);
                 self.monitor(c.id.clone());
+                self.start_health(&c.id);
                 Ok(())
             }
             Err((msg, code, kind)) => {
@@ -414,7 +426,17 @@ impl Lifecycle {
                 ..Default::default()
             });
         }
+        let init = if hc.init.unwrap_or(self.settings.default_init) && namespaces.pid == NamespaceMode::Private {
+            Some(self.settings.init_path.clone().ok_or_else(|| {
+                ContainerError::Invalid(
+                    "exec: \"docker-init\": executable file not found in $PATH (install tini-static or set the daemon's --init-path)".into(),
+                )
+            })?)
+        } else {
+            None
+        };
         let rc = RuntimeConfig {
+            init,
             args,
             env,
             cwd: if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() },
@@ -506,6 +528,7 @@ impl Lifecycle {
 
     /// Records an exit: state, rootfs, event, waiters, `--rm`.
     fn record_exit(self: &Arc<Self>, id: &str, exit: ExitRecord) {
+        self.stop_health(id);
         self.unmount(id);
         let finished = wharf_types::parse_timestamp(&exit.finished_at, now_nanos()).unwrap_or_else(|_| now_nanos());
         let updated = self.containers.update_state(id, |s| {
@@ -764,6 +787,7 @@ impl Lifecycle {
             if Client::connect(&self.socket(&c.id)).is_ok() {
                 tracing::info!(id = %c.id, "reconnected to a running container's shim");
                 self.monitor(c.id.clone());
+                self.start_health(&c.id);
             } else {
                 let exit = self.wait_shim(&c.id);
                 tracing::info!(id = %c.id, code = exit.exit_code, "container exited while the daemon was down");

@@ -230,6 +230,8 @@ pub struct State {
     pub restart_count: i64,
     /// Stopped by the user (for `unless-stopped` and policies).
     pub stopped_by_user: bool,
+    /// The health check's state, once the container has started with one.
+    pub health: Option<crate::health::Health>,
 }
 
 /// A container as the store keeps it.

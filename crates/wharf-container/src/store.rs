@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::Value;
 use wharf_events::EventBus;
 use wharf_image::store::ImageStore;
 use wharf_snapshot::{Kind, Labels, Snapshotter};
@@ -492,8 +493,25 @@ pub fn merge_image_config(c: &mut Config, image: &Config) {
     if c.stop_signal.is_none() {
         c.stop_signal = image.stop_signal.clone();
     }
-    if c.healthcheck.is_none() {
-        c.healthcheck = image.healthcheck.clone();
+    match (&mut c.healthcheck, &image.healthcheck) {
+        (None, img) => c.healthcheck = img.clone(),
+        // Field by field, as dockerd: what the container leaves empty comes from the image.
+        (Some(Value::Object(own)), Some(Value::Object(img))) => {
+            for key in ["Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"] {
+                let empty = match own.get(key) {
+                    None | Some(Value::Null) => true,
+                    Some(Value::Array(a)) => a.is_empty(),
+                    Some(Value::Number(n)) => n.as_i64() == Some(0),
+                    _ => false,
+                };
+                if empty {
+                    if let Some(v) = img.get(key) {
+                        own.insert(key.to_string(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => {}
     }
     if c.on_build.is_none() {
         c.on_build = image.on_build.clone();

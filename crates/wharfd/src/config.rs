@@ -71,6 +71,12 @@ pub struct Flags {
     /// Set parent cgroup for all containers (default "/wharf")
     #[arg(long = "cgroup-parent", value_name = "string")]
     pub cgroup_parent: Option<String>,
+    /// Run an init in the container to forward signals and reap processes
+    #[arg(long = "init", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
+    pub init: Option<bool>,
+    /// Path to the docker-init binary (default: docker-init, then tini-static, from PATH)
+    #[arg(long = "init-path", value_name = "string")]
+    pub init_path: Option<PathBuf>,
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "list")]
     pub labels: Vec<String>,
@@ -100,6 +106,8 @@ pub struct FileConfig {
     labels: Option<Vec<String>>,
     storage_driver: Option<String>,
     cgroup_parent: Option<String>,
+    init: Option<bool>,
+    init_path: Option<PathBuf>,
 }
 
 /// Keys `daemon.json` may hold, each paired with the flag id that sets the same directive.
@@ -118,6 +126,8 @@ const KEYS: &[(&str, &str)] = &[
     ("labels", "labels"),
     ("storage-driver", "storage_driver"),
     ("cgroup-parent", "cgroup_parent"),
+    ("init", "init"),
+    ("init-path", "init_path"),
 ];
 
 /// The settings that SIGHUP can change.
@@ -158,6 +168,10 @@ pub struct DaemonConfig {
     pub storage_driver: Option<String>,
     /// `--cgroup-parent`: the cgroup every container's cgroup is made under.
     pub cgroup_parent: String,
+    /// `--init`: containers get an init unless they say otherwise.
+    pub init: bool,
+    /// `--init-path`, when given.
+    pub init_path: Option<PathBuf>,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -323,6 +337,8 @@ impl CommandLine {
             tlskey: tls_path(&f.tlskey, file.tlskey, "key.pem"),
             storage_driver: f.storage_driver.clone().or(file.storage_driver),
             cgroup_parent: f.cgroup_parent.clone().or(file.cgroup_parent).unwrap_or_else(|| "/wharf".into()),
+            init: f.init.or(file.init).unwrap_or(false),
+            init_path: f.init_path.clone().or(file.init_path),
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {
@@ -390,6 +406,8 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "labels" => go_list(&f.labels),
         "storage_driver" => f.storage_driver.clone().unwrap_or_default(),
         "cgroup_parent" => f.cgroup_parent.clone().unwrap_or_default(),
+        "init" => f.init.unwrap_or(false).to_string(),
+        "init_path" => path(&f.init_path),
         _ => String::new(),
     }
 }
@@ -412,6 +430,8 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "labels" => go_list(c.labels.as_deref().unwrap_or_default()),
         "storage-driver" => c.storage_driver.clone().unwrap_or_default(),
         "cgroup-parent" => c.cgroup_parent.clone().unwrap_or_default(),
+        "init" => b(c.init),
+        "init-path" => path(&c.init_path),
         _ => String::new(),
     }
 }

@@ -69,6 +69,8 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             runtime: "libcontainer".into(),
             cgroup_parent: cfg.cgroup_parent.clone(),
             host: wharf_runtime::HostInfo::probe(),
+            default_init: cfg.init,
+            init_path: cfg.init_path.clone().or_else(find_init),
         },
     );
     life.restore().context("reconnecting to running containers")?;
@@ -197,6 +199,12 @@ fn find_shim() -> PathBuf {
     }
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
     beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
+/// The `--init` binary: `docker-init` (Docker's packaging of tini), else Debian's
+/// `tini-static` — statically linked, so it runs in any image.
+fn find_init() -> Option<PathBuf> {
+    find_in_path("docker-init").or_else(|| find_in_path("tini-static"))
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {

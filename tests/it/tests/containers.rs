@@ -279,3 +279,89 @@ fn restart_policies() {
     assert!(state("always").starts_with("exited"), "{}", state("always"));
     d.docker(&["rm", "-f", "fails", "always"]).ok();
 }
+
+/// Polls `f` every 100 ms until it holds or `secs` pass.
+fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> Option<String>) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn health_checks_move_between_states() {
+    let Some(d) = with_busybox() else { return };
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    d.docker(&[
+        "run", "-d", "--name", "hc", "--health-cmd", "echo probing; test -f /tmp/ok", "--health-interval", "300ms",
+        "--health-retries", "2", "busybox", "sleep", "100",
+    ])
+    .ok();
+    let status = |n: &str| d.docker(&["inspect", "--format", "{{.State.Health.Status}}", n]).ok().trim().to_string();
+    // Two failures: unhealthy; the probe's output is in the log; ps shows it and filters by it.
+    eventually(10, "unhealthy", || (status("hc") == "unhealthy").then_some(String::new()));
+    let log = d.docker(&["inspect", "--format", "{{(index .State.Health.Log 0).Output}}|{{(index .State.Health.Log 0).ExitCode}}", "hc"]);
+    assert_eq!(log.ok().trim(), "probing\n|1");
+    let ps = d.docker(&["ps", "--format", "{{.Status}}"]);
+    assert!(ps.ok().trim().ends_with("(unhealthy)"), "{}", ps.stdout);
+    assert_eq!(d.docker(&["ps", "-q", "--filter", "health=unhealthy"]).ok().lines().count(), 1);
+    assert_eq!(d.docker(&["ps", "-q", "--filter", "health=healthy"]).ok().trim(), "");
+    // Fixed: healthy, the streak resets.
+    d.docker(&["exec", "hc", "touch", "/tmp/ok"]).ok();
+    eventually(10, "healthy", || (status("hc") == "healthy").then_some(String::new()));
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Health.FailingStreak}}", "hc"]).ok().trim(), "0");
+    assert!(d.docker(&["ps", "--format", "{{.Status}}"]).ok().trim().ends_with("(healthy)"));
+    // Events for both transitions.
+    let now = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
+    let ev = d.docker(&["events", "--since", &t0, "--until", &now, "--format", "{{.Action}}"]);
+    let actions: Vec<&str> = ev.ok().lines().filter(|l| l.starts_with("health_status")).collect();
+    assert_eq!(actions, ["health_status: unhealthy", "health_status: healthy"], "{}", ev.stdout);
+    // A probe that outlives its timeout is killed and fails with Docker's text.
+    d.docker(&[
+        "run", "-d", "--name", "slow", "--health-cmd", "sleep 30", "--health-timeout", "200ms", "--health-interval",
+        "200ms", "--health-retries", "1", "busybox", "sleep", "100",
+    ])
+    .ok();
+    eventually(10, "timeout", || (status("slow") == "unhealthy").then_some(String::new()));
+    let out = d.docker(&["inspect", "--format", "{{(index .State.Health.Log 0).Output}}", "slow"]);
+    assert_eq!(out.ok().trim(), "Health check exceeded timeout (200ms)");
+    // Killed, not piling up: after several timeouts at most the current probe runs.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let top = d.docker(&["top", "slow", "-o", "pid,args"]);
+    assert!(top.ok().lines().filter(|l| l.contains("sleep 30")).count() <= 1, "{}", top.stdout);
+    // A stopped container's check ends unhealthy, as Docker reports it; NONE disables the image's.
+    d.docker(&["stop", "-t", "0", "hc"]).ok();
+    assert_eq!(status("hc"), "unhealthy");
+    d.docker(&["run", "-d", "--name", "none", "--no-healthcheck", "busybox", "sleep", "100"]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Health}}", "none"]).ok().trim(), "<nil>");
+    d.docker(&["rm", "-f", "hc", "slow", "none"]).ok();
+}
+
+#[test]
+fn init_reaps_and_forwards_signals() {
+    let Some(d) = with_busybox() else { return };
+    if !std::path::Path::new("/usr/bin/tini-static").exists() {
+        assert!(!wharf_it::strict(), "tini-static (Debian's tini) is needed for --init");
+        return;
+    }
+    let ps = d.docker(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,args"]);
+    let rows: Vec<String> = ps.ok().lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(rows[0], "1 /sbin/docker-init -- ps -o pid,args", "{rows:?}");
+    // An orphaned zombie is reaped by the init (sh as PID 1 would not reap a grandchild here).
+    let out = d.docker(&[
+        "run", "--rm", "--init", "busybox", "sh", "-c",
+        "sh -c 'sleep 0.2 & exec true'; sleep 0.6; ps -o stat,args | grep -c '^Z' || true",
+    ]);
+    assert_eq!(out.ok().trim(), "0");
+    // SIGTERM reaches a process that ignores it as PID 1 only through the init: stop is fast.
+    d.docker(&["run", "-d", "--init", "--name", "ini", "busybox", "sleep", "100"]).ok();
+    let t = std::time::Instant::now();
+    d.docker(&["stop", "-t", "5", "ini"]).ok();
+    assert!(t.elapsed() < std::time::Duration::from_secs(4), "stop took {:?}", t.elapsed());
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.ExitCode}}", "ini"]).ok().trim(), "143");
+    d.docker(&["rm", "ini"]).ok();
+}

@@ -72,7 +72,11 @@ pub(crate) fn human_duration(ns: i64) -> String {
 pub(crate) fn human_status(state: &State, now: i64) -> String {
     let up = || human_duration(now - state.started_at);
     match state.status {
-        Status::Running => format!("Up {}", up()),
+        Status::Running => match state.health.as_ref() {
+            Some(h) if h.status == "starting" => format!("Up {} (health: starting)", up()),
+            Some(h) => format!("Up {} ({})", up(), h.status),
+            None => format!("Up {}", up()),
+        },
         Status::Paused => format!("Up {} (Paused)", up()),
         Status::Restarting => {
             format!("Restarting ({}) {} ago", state.exit_code, human_duration(now - state.finished_at))
@@ -235,6 +239,27 @@ struct StateJson {
     error: String,
     started_at: String,
     finished_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<HealthJson>,
+}
+
+/// Go's `Health`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+struct HealthJson {
+    status: String,
+    failing_streak: i64,
+    log: Vec<HealthResultJson>,
+}
+
+/// Go's `HealthcheckResult`.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+struct HealthResultJson {
+    start: String,
+    end: String,
+    exit_code: i64,
+    output: String,
 }
 
 /// `GraphDriver`.
@@ -294,6 +319,20 @@ fn state_json(s: &State) -> StateJson {
         error: s.error.clone(),
         started_at: state_time(s.started_at),
         finished_at: state_time(s.finished_at),
+        health: s.health.as_ref().map(|h| HealthJson {
+            status: h.status.clone(),
+            failing_streak: h.failing_streak,
+            log: h
+                .log
+                .iter()
+                .map(|r| HealthResultJson {
+                    start: state_time(r.start),
+                    end: state_time(r.end),
+                    exit_code: r.exit_code,
+                    output: r.output.clone(),
+                })
+                .collect(),
+        }),
     }
 }
 
