@@ -334,6 +334,19 @@ impl Containers {
         })
     }
 
+    /// `SizeRw` and `SizeRootFs`: the bytes of the files in the writable layer (apparent sizes,
+    /// hard links once, directories not counted, as dockerd's `directory.Size`) and those plus
+    /// the image's. On vfs, where the layer is a full copy, the image's size is taken off.
+    pub fn sizes(&self, c: &Container) -> Result<(i64, i64)> {
+        let image = self.images.inspect(&c.image_id).map(|i| i.size as i64).unwrap_or(0);
+        let dir = self.snapshots().upper_dir(&c.id).map_err(ContainerError::other)?;
+        let mut rw = tree_size(&dir) as i64;
+        if self.snapshots().driver() != "overlay2" {
+            rw = (rw - image).max(0);
+        }
+        Ok((rw, rw + image))
+    }
+
     /// `docker rename`.
     pub fn rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
         if !names::valid(new_name) {
@@ -433,6 +446,27 @@ fn get_in(tx: &Tx<'_>, name_or_id: &str) -> Result<Container> {
         }
     }
     Err(ContainerError::NotFound(name_or_id.to_string()))
+}
+
+/// The apparent size of the non-directories under `dir`, each inode once; unreadable parts count
+/// as empty.
+fn tree_size(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.nlink() == 1 || seen.insert((m.dev(), m.ino())) {
+                total += m.size();
+            }
+        }
+    }
+    total
 }
 
 /// Applies the image's config under the container's, as dockerd's `merge`: env by key, labels

@@ -43,7 +43,7 @@ fn into_attach_io(attached: wharf_container::Attached) -> Result<(Vec<u8>, Box<d
     Ok((attached.buffered, Box::new(stream)))
 }
 
-fn inspected(cs: &Containers, c: wharf_container::Container) -> Inspected {
+fn inspected(cs: &Containers, c: wharf_container::Container, size: bool) -> Inspected {
     let mut data = std::collections::BTreeMap::new();
     if cs.snapshots().driver() == "overlay2" {
         if let Ok(upper) = cs.snapshots().upper_dir(&c.id) {
@@ -54,7 +54,8 @@ fn inspected(cs: &Containers, c: wharf_container::Container) -> Inspected {
         }
     }
     let graph_driver = wharf_image::store::GraphDriver { name: cs.snapshots().driver().to_string(), data };
-    Inspected { container: c, graph_driver, sizes: None }
+    let sizes = if size { cs.sizes(&c).ok() } else { None };
+    Inspected { container: c, graph_driver, sizes }
 }
 
 #[async_trait]
@@ -76,7 +77,7 @@ impl ContainerBackend for ContainerAdapter {
                 let shown =
                     opts.all || opts.limit > 0 || c.state.status == Status::Running || c.state.status == Status::Paused;
                 if shown && filter.keep(&c) {
-                    out.push(inspected(cs, c));
+                    out.push(inspected(cs, c, opts.size));
                 }
             }
             if opts.limit > 0 {
@@ -87,9 +88,9 @@ impl ContainerBackend for ContainerAdapter {
         .await
     }
 
-    async fn inspect(&self, name: &str, _size: bool) -> Result<Inspected, ApiError> {
+    async fn inspect(&self, name: &str, size: bool) -> Result<Inspected, ApiError> {
         let name = name.to_string();
-        run(&self.life, move |l| l.containers().get(&name).map(|c| inspected(l.containers(), c))).await
+        run(&self.life, move |l| l.containers().get(&name).map(|c| inspected(l.containers(), c, size))).await
     }
 
     async fn start(&self, name: &str) -> Result<(), ApiError> {
