@@ -96,6 +96,7 @@
 //! | `{"op":"attach","stdin":true,"stdout":true,"stderr":true,"stdin_once":false}` | `{"ok":true,"tty":false}`, then the connection is a stream (below) |
 //! | `{"op":"close_stdin"}` | `{"ok":true}`: the container reads EOF once the bytes sent are written (with a TTY the shim only stops forwarding input: the terminal stays open) |
 //! | `{"op":"pause"}` / `{"op":"resume"}` | `{"ok":true}` (freezer cgroup) |
+//! | `{"op":"update","resources":{"memory":{"limit":67108864,"swap":67108864},"cpu":{"shares":512,"quota":50000,"period":100000},"pids":{"limit":50}}}` | `{"ok":true}`: the OCI `linux.resources` fields given are written to the container's cgroup at once (`docker update`; `runc update`); see below |
 //! | `{"op":"exec","exec_id":"E","process":{OCI process},"stdin":…,"stdout":…,"stderr":…,"stdin_once":…}` | `{"ok":true,"pid":N,"tty":…}`, then a stream if any of stdin/stdout/stderr |
 //! | `{"op":"exec_state","exec_id":"E"}` | `{"ok":true,"exec":{"exec_id":…,"pid":…,"running":…,"tty":…},"exit":{…}}` |
 //! | `{"op":"exec_wait","exec_id":"E"}` | blocks, then `{"ok":true,"exit":{…}}` |
@@ -103,6 +104,16 @@
 //!
 //! `kill`, `resize` and `close_stdin` take an optional `"exec_id"` to address an exec's process.
 //! A `wait` holds its connection: later requests on it are read after the answer.
+//!
+//! `update` takes an OCI runtime-spec `linux.resources` object; only the fields present change.
+//! It works on a created, running or paused container (`not_running` after the exit). A value
+//! the kernel refuses (a memory limit below what the container uses, a CPU period under 1 ms)
+//! answers `internal` with the runtime's text, and the container keeps running. With
+//! libcontainer the limits written before the refused one stay written (runc writes its previous
+//! ones back). On cgroup v1 the memory and memory+swap limits are written in the order the
+//! kernel accepts (swap first when raising, as runc does). The bundle's `config.json` is not
+//! rewritten: nothing reads its resources again (an exec takes only process defaults from it),
+//! and the daemon writes a new spec for every start.
 //!
 //! # Attach streams
 //!

@@ -128,6 +128,17 @@ pub enum Request {
     Pause,
     /// Thaws it.
     Resume,
+    /// Changes the cgroup limits of the created, running or paused container in place
+    /// (`docker update`): the runtime writes them to its cgroup (`runc update`). Only the
+    /// fields present change. A limit the kernel refuses (memory below the current usage, a
+    /// CPU period under 1 ms) answers `internal` with the runtime's text; a malformed object
+    /// `invalid`; an exited container `not_running`.
+    Update {
+        /// An OCI runtime-spec `linux.resources` object: `memory` (`limit`, `reservation`,
+        /// `swap`, `disableOOMKiller`), `cpu` (`shares`, `quota`, `period`, `cpus`, `mems`,
+        /// `realtimeRuntime`, `realtimePeriod`), `pids` (`limit`), `blockIO` (`weight`).
+        resources: serde_json::Value,
+    },
     /// Runs a process in the container (`docker exec`). The connection becomes that process's
     /// attach stream after the response when any of `stdin`/`stdout`/`stderr` is set (the
     /// process starts only once the stream is registered, so no output is lost); otherwise the
@@ -376,6 +387,9 @@ mod tests {
         assert_eq!(req, Request::State);
         assert!(serde_json::from_str::<Request>(r#"{"op":"fly"}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"op":"kill","signal":1,"x":1}"#).is_err());
+        let req = Request::Update { resources: serde_json::json!({"pids": {"limit": 50}}) };
+        assert_eq!(serde_json::to_string(&req).unwrap(), r#"{"op":"update","resources":{"pids":{"limit":50}}}"#);
+        assert!(serde_json::from_str::<Request>(r#"{"op":"update"}"#).is_err());
     }
 
     #[test]

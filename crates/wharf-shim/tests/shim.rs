@@ -530,6 +530,125 @@ fn pause_resume(runtime: &str) {
     c.finish(pid);
 }
 
+/// A cgroup v1 file of the container (`/sys/fs/cgroup/<ctrl>/<cgroups path>/<file>`), trimmed.
+fn cgroup_file(c: &Ctr, ctrl: &str, file: &str) -> String {
+    let path = Path::new(CGROUP_ROOT).join(ctrl).join(&c.cg_parent).join(&c.id).join(file);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
+}
+
+fn mib(n: i64) -> String {
+    (n << 20).to_string()
+}
+
+/// `update` changes the limits of a running container in place.
+fn update_resources(runtime: &str) {
+    let Some(()) = env_ok(runtime) else { return };
+    let mut opts = Opts::new(&["sleep", "100"]);
+    opts.memory_limit = Some(16 << 20);
+    let c = Ctr::new(runtime, opts);
+    let pid = c.spawn_ok();
+    assert_eq!(cgroup_file(&c, "memory", "memory.limit_in_bytes"), mib(16));
+    assert_eq!(cgroup_file(&c, "memory", "memory.memsw.limit_in_bytes"), mib(16));
+    // Raising memory above the current memory+swap limit: swap has to be written first.
+    let resp = c.call(Request::Update {
+        resources: serde_json::json!({
+            "memory": {"limit": 64 << 20, "reservation": 32 << 20, "swap": 64 << 20},
+            "cpu": {"shares": 512, "quota": 25000, "period": 50000, "cpus": "0"},
+            "pids": {"limit": 50},
+        }),
+    });
+    assert!(resp.ok, "{resp:?}\n{}", c.shim_log());
+    assert_eq!(cgroup_file(&c, "memory", "memory.limit_in_bytes"), mib(64));
+    assert_eq!(cgroup_file(&c, "memory", "memory.memsw.limit_in_bytes"), mib(64));
+    assert_eq!(cgroup_file(&c, "memory", "memory.soft_limit_in_bytes"), mib(32));
+    assert_eq!(cgroup_file(&c, "cpu", "cpu.shares"), "512");
+    assert_eq!(cgroup_file(&c, "cpu", "cpu.cfs_quota_us"), "25000");
+    assert_eq!(cgroup_file(&c, "cpu", "cpu.cfs_period_us"), "50000");
+    assert_eq!(cgroup_file(&c, "cpuset", "cpuset.cpus"), "0");
+    assert_eq!(cgroup_file(&c, "pids", "pids.max"), "50");
+    // Lowering both (memory first); what is not given stays.
+    let resp =
+        c.call(Request::Update { resources: serde_json::json!({"memory": {"limit": 32 << 20, "swap": 32 << 20}}) });
+    assert!(resp.ok, "{resp:?}");
+    assert_eq!(cgroup_file(&c, "memory", "memory.limit_in_bytes"), mib(32));
+    assert_eq!(cgroup_file(&c, "memory", "memory.memsw.limit_in_bytes"), mib(32));
+    assert_eq!(cgroup_file(&c, "cpu", "cpu.shares"), "512");
+    assert_eq!(cgroup_file(&c, "pids", "pids.max"), "50");
+    // A paused container takes updates too.
+    assert!(c.call(Request::Pause).ok);
+    let resp = c.call(Request::Update { resources: serde_json::json!({"pids": {"limit": 60}}) });
+    assert!(resp.ok, "{resp:?}");
+    assert_eq!(cgroup_file(&c, "pids", "pids.max"), "60");
+    assert!(c.call(Request::Resume).ok);
+    assert_eq!(c.call(Request::State).state.unwrap().status, Status::Running);
+    c.kill(9, false);
+    assert_eq!(c.wait().exit_code, 137);
+    c.finish(pid);
+}
+
+/// A memory limit lowered while the workload runs is enforced: the workload, which would end on
+/// its own at 64 MiB, is OOM-killed at 16 MiB.
+fn update_live_oom(runtime: &str) {
+    let Some(()) = env_ok(runtime) else { return };
+    let script = "sleep 1; x=aaaaaaaaaaaaaaaa; i=0; while [ $i -lt 22 ]; do x=$x$x; i=$((i+1)); done; exit 3";
+    let mut opts = Opts::new(&["sh", "-c", script]);
+    opts.memory_limit = Some(256 << 20);
+    let c = Ctr::new(runtime, opts);
+    let pid = c.spawn_ok();
+    let resp =
+        c.call(Request::Update { resources: serde_json::json!({"memory": {"limit": 16 << 20, "swap": 16 << 20}}) });
+    assert!(resp.ok, "{resp:?}");
+    let exit = c.wait();
+    assert_eq!((exit.exit_code, exit.oom_killed), (137, true), "{exit:?}");
+    c.finish(pid);
+}
+
+/// Refused updates answer an error and leave the container running; an exited container takes
+/// none.
+fn update_errors(runtime: &str) {
+    let Some(()) = env_ok(runtime) else { return };
+    // 16 MiB in a tmpfs, charged to the container's memory cgroup (and not reclaimable
+    // without swap).
+    let script = "head -c 16777216 /dev/zero > /dev/shm/fill && echo ready; sleep 100";
+    let c = Ctr::new(runtime, Opts::new(&["sh", "-c", script]));
+    let pid = c.spawn_ok();
+    let t0 = Instant::now();
+    while !c.log_text().contains("ready") {
+        assert!(t0.elapsed() < Duration::from_secs(20), "workload not ready: {}", c.log_text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let usage: i64 = cgroup_file(&c, "memory", "memory.usage_in_bytes").parse().unwrap();
+    assert!(usage > 8 << 20, "usage {usage}");
+    let limit = cgroup_file(&c, "memory", "memory.limit_in_bytes");
+    let internal = Some(wharf_shim::protocol::ErrorKind::Internal);
+    // Below the current usage: the kernel refuses (EBUSY).
+    let resp =
+        c.call(Request::Update { resources: serde_json::json!({"memory": {"limit": 4 << 20, "swap": 4 << 20}}) });
+    assert_eq!((resp.ok, resp.kind), (false, internal), "{resp:?}");
+    eprintln!("{runtime}: memory below usage: {}", resp.error.as_deref().unwrap_or(""));
+    assert!(resp.error.as_deref().unwrap_or("").contains("memory"), "{resp:?}");
+    assert_eq!(cgroup_file(&c, "memory", "memory.limit_in_bytes"), limit);
+    // A CPU period under 1 ms (EINVAL).
+    let resp = c.call(Request::Update { resources: serde_json::json!({"cpu": {"period": 100}}) });
+    assert_eq!((resp.ok, resp.kind), (false, internal), "{resp:?}");
+    eprintln!("{runtime}: cpu period 100: {}", resp.error.as_deref().unwrap_or(""));
+    // Not a resources object.
+    let invalid = Some(wharf_shim::protocol::ErrorKind::Invalid);
+    for bad in [serde_json::json!(5), serde_json::json!({"memory": {"limit": "lots"}})] {
+        let resp = c.call(Request::Update { resources: bad });
+        assert_eq!((resp.ok, resp.kind), (false, invalid), "{resp:?}");
+    }
+    // The container still runs and still takes a good update.
+    assert_eq!(c.call(Request::State).state.unwrap().status, Status::Running);
+    assert!(c.call(Request::Update { resources: serde_json::json!({"pids": {"limit": 50}}) }).ok);
+    assert_eq!(cgroup_file(&c, "pids", "pids.max"), "50");
+    c.kill(9, true);
+    assert_eq!(c.wait().exit_code, 137);
+    let resp = c.call(Request::Update { resources: serde_json::json!({"pids": {"limit": 40}}) });
+    assert_eq!(resp.kind, Some(wharf_shim::protocol::ErrorKind::NotRunning), "{resp:?}");
+    c.finish(pid);
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod libcontainer {
@@ -623,7 +742,10 @@ both!(
     tty,
     exec,
     exec_tty,
-    pause_resume
+    pause_resume,
+    update_resources,
+    update_live_oom,
+    update_errors
 );
 
 /// 10 MB through a slow attach client: nothing lost on the stream or in the log, long lines

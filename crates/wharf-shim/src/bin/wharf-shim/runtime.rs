@@ -13,6 +13,7 @@ use std::process::{Command, Stdio as CmdStdio};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
+use libcontainer::oci_spec::runtime::LinuxResources;
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
@@ -59,6 +60,8 @@ pub(crate) trait Runtime {
     fn pause(&mut self) -> Result<()>;
     /// Thaws it.
     fn resume(&mut self) -> Result<()>;
+    /// Writes new cgroup limits (the fields present in `resources`) for the container.
+    fn update(&mut self, resources: &LinuxResources) -> Result<()>;
     /// Removes what the runtime holds (state, cgroups); the init has exited.
     fn delete(&mut self) -> Result<()>;
     /// Starts a process described by the OCI `process` JSON file at `process` in the running
@@ -137,6 +140,13 @@ impl Libcontainer {
     fn container(&mut self) -> Result<&mut Container> {
         self.container.as_mut().ok_or_else(|| RuntimeError("container not created".into()))
     }
+
+    /// `linux.resources.memory.disableOOMKiller` of the bundle's spec (false when unreadable).
+    fn spec_disables_oom_killer(&self) -> bool {
+        let Ok(text) = fs::read(self.paths.bundle.join("config.json")) else { return false };
+        let spec: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+        spec.pointer("/linux/resources/memory/disableOOMKiller").and_then(|v| v.as_bool()).unwrap_or(false)
+    }
 }
 
 impl Runtime for Libcontainer {
@@ -168,6 +178,28 @@ impl Runtime for Libcontainer {
 
     fn resume(&mut self) -> Result<()> {
         self.container()?.resume().map_err(lc_error)
+    }
+
+    /// As youki's `update`: a cgroup manager for the path libcontainer created the container
+    /// with, and `apply`. On cgroup v1 libcgroups writes memory and memory+swap in runc's order
+    /// (swap first when the new swap limit is above the current memory limit).
+    fn update(&mut self, resources: &LinuxResources) -> Result<()> {
+        use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
+        let container = self.container()?;
+        let config = CgroupConfig {
+            cgroup_path: container.spec().map_err(lc_error)?.cgroup_path,
+            systemd_cgroup: container.systemd(),
+            container_name: self.paths.id.clone(),
+        };
+        let manager = create_cgroup_manager(config).map_err(|e| RuntimeError(chain(&e)))?;
+        // libcgroups writes `memory.oom_control` whenever memory is given: keep the spec's
+        // setting unless the update says otherwise (runc keeps it too).
+        let disable_oom_killer = match resources.memory().as_ref().and_then(|m| m.disable_oom_killer()) {
+            Some(d) => d,
+            None => self.spec_disables_oom_killer(),
+        };
+        let opt = ControllerOpt { resources, disable_oom_killer, oom_score_adj: None, freezer_state: None };
+        manager.apply(&opt).map_err(|e| RuntimeError(chain(&e)))
     }
 
     fn delete(&mut self) -> Result<()> {
@@ -287,6 +319,16 @@ impl Runtime for Runc {
 
     fn resume(&mut self) -> Result<()> {
         self.simple(&["resume", &self.paths.id])
+    }
+
+    fn update(&mut self, resources: &LinuxResources) -> Result<()> {
+        let json = serde_json::to_vec(resources).map_err(|e| RuntimeError(e.to_string()))?;
+        let file = self.paths.state_dir.join("update-resources.json");
+        fs::write(&file, json).map_err(|e| RuntimeError(format!("writing {}: {e}", file.display())))?;
+        let file_arg = file.to_string_lossy().into_owned();
+        let result = self.simple(&["update", "--resources", &file_arg, &self.paths.id]);
+        let _ = fs::remove_file(&file);
+        result
     }
 
     fn delete(&mut self) -> Result<()> {

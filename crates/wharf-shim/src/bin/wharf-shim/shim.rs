@@ -28,6 +28,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use libcontainer::oci_spec::runtime::LinuxResources;
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::net::{send, SendFlags};
@@ -728,6 +729,7 @@ impl Shim {
             }
             Request::Pause => self.pause(),
             Request::Resume => self.resume(),
+            Request::Update { resources } => self.update(resources),
             Request::Attach { stdin, stdout, stderr, stdin_once } => {
                 if self.status == Status::Stopped {
                     Response::err(ErrorKind::NotRunning, "container is not running")
@@ -893,6 +895,30 @@ impl Shim {
             },
             Status::Running => Response::err(ErrorKind::Conflict, "container is not paused"),
             _ => Response::err(ErrorKind::NotRunning, "container is not running"),
+        }
+    }
+
+    /// Writes new cgroup limits (`docker update`). Refused once the init has exited.
+    fn update(&mut self, resources: serde_json::Value) -> Response {
+        if self.status == Status::Stopped || self.init.reaped.is_some() {
+            return Response::err(ErrorKind::NotRunning, "container is not running");
+        }
+        let resources: LinuxResources = match serde_json::from_value(resources) {
+            Ok(r) => r,
+            Err(e) => return Response::err(ErrorKind::Invalid, format!("invalid resources: {e}")),
+        };
+        let result = self.runtime.update(&resources);
+        // The cgroup code is not needed again soon: give its pages back, as after an exec.
+        trim_resident();
+        match result {
+            Ok(()) => {
+                diag!("resources updated");
+                Response::ok()
+            }
+            Err(e) => {
+                diag!("update: {e}");
+                Response::err(ErrorKind::Internal, e.0)
+            }
         }
     }
 
