@@ -19,6 +19,7 @@ pub mod model;
 mod names;
 mod stats;
 mod store;
+mod update;
 
 pub use error::{ContainerError, Result};
 pub use exec::{ExecConfig, ExecInfo};
@@ -26,4 +27,5 @@ pub use filter::{PsFilter, PS_FILTERS};
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
 pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};
 pub use stats::StatsSample;
+pub use update::{merge_update, UpdateConfig};
 pub use store::{command_of, labels_of, merge_image_config, Containers, CreateRequest, COMPONENT, MIGRATIONS};

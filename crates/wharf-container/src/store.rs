@@ -209,6 +209,14 @@ impl Containers {
         if host_config.network_mode.is_empty() {
             host_config.network_mode = "bridge".into();
         }
+        // dockerd's `adaptContainerSettings`, then its resource checks.
+        if host_config.memory > 0 && host_config.memory_swap == 0 {
+            host_config.memory_swap = host_config.memory * 2;
+        }
+        if host_config.oom_kill_disable.is_none() {
+            host_config.oom_kill_disable = Some(false);
+        }
+        crate::update::verify(&host_config, false)?;
         let (_, chain) = self.images.layer_chain(&image.id)?;
         let parent = chain.last().map(|(c, _)| c.clone());
         self.snapshots().prepare(&id, parent.as_deref(), Labels::new())?;
@@ -330,6 +338,17 @@ impl Containers {
             let mut c = get_in(tx, id)?;
             f(&mut c.state);
             tx.execute("UPDATE containers SET state = ?2 WHERE id = ?1", params![c.id, to_json(&c.state)])?;
+            Ok(c)
+        })
+    }
+
+    /// Replaces the host config of container `id` through `f` (which may refuse), in one
+    /// transaction; returns the new record.
+    pub fn update_host_config(&self, id: &str, f: impl FnOnce(&mut HostConfig) -> Result<()>) -> Result<Container> {
+        self.db.tx(|tx| {
+            let mut c = get_in(tx, id)?;
+            f(&mut c.host_config)?;
+            tx.execute("UPDATE containers SET host_config = ?2 WHERE id = ?1", params![c.id, to_json(&c.host_config)])?;
             Ok(c)
         })
     }

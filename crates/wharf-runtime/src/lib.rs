@@ -42,7 +42,7 @@ pub use config::{
 };
 pub use env::{daemon_environment, replace_or_append_env, DEFAULT_PATH_ENV};
 pub use error::RuntimeError;
-pub use resources::{adapt_resources, verify_resources, ResourceSupport};
+pub use resources::{adapt_resources, linux_resources, verify_resources, ResourceSupport};
 pub use seccomp::{default_seccomp, default_seccomp_for, default_seccomp_profile_json, seccomp_from_profile};
 pub use security::{parse_security_opt, SecurityOptions};
 pub use spec::{default_cgroupns_mode, default_masked_paths, default_readonly_paths, generate, INIT_PATH, OCI_VERSION};

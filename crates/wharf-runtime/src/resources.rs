@@ -48,6 +48,25 @@ pub struct ResourceSupport {
     pub ncpu: i64,
 }
 
+/// The cgroup limits of `r` as OCI `linux.resources` without devices: what a live update
+/// (`docker update`) sends to the runtime.
+pub fn linux_resources(r: &Resources) -> Result<oci_spec::runtime::LinuxResources, RuntimeError> {
+    let mut rb = oci_spec::runtime::LinuxResourcesBuilder::default();
+    if let Some(m) = memory(r)? {
+        rb = rb.memory(m);
+    }
+    if let Some(c) = cpu(r)? {
+        rb = rb.cpu(c);
+    }
+    if let Some(p) = pids(r)? {
+        rb = rb.pids(p);
+    }
+    if let Some(b) = block_io(r)? {
+        rb = rb.block_io(b);
+    }
+    Ok(rb.build()?)
+}
+
 /// Docker's create-time defaults (`adaptContainerSettings`): `MemorySwap` = 2 × `Memory` when
 /// only `Memory` is set, `OomKillDisable` = false when unset.
 pub fn adapt_resources(r: &mut Resources) {

@@ -177,6 +177,8 @@ pub trait ContainerBackend: Send + Sync + 'static {
     async fn pause(&self, name: &str) -> Result<(), ApiError>;
     /// `POST /containers/{id}/unpause`.
     async fn unpause(&self, name: &str) -> Result<(), ApiError>;
+    /// `POST /containers/{id}/update`: new limits / restart policy; the warnings.
+    async fn update(&self, name: &str, update: wharf_container::UpdateConfig) -> Result<Vec<String>, ApiError>;
 }
 
 /// The container routes.
@@ -197,6 +199,7 @@ pub(crate) fn routes(backend: Arc<dyn ContainerBackend>) -> Router {
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}/stats", get(stats))
         .route("/containers/{id}/top", get(top))
+        .route("/containers/{id}/update", post(update))
         .route("/containers/{id}/exec", post(exec_create))
         .route("/exec/{id}/start", post(exec_start))
         .route("/exec/{id}/json", get(exec_inspect))
@@ -755,4 +758,21 @@ async fn stats(State(b): State<Backend>, uri: Uri, id: Id) -> Result<Response, A
     let mut resp = Response::new(Body::from_stream(body));
     resp.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     Ok(resp)
+}
+
+/// `POST /containers/{id}/update` with Docker's `UpdateConfig` body.
+async fn update(State(b): State<Backend>, headers: HeaderMap, id: Id, body: Body) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let body = axum::body::to_bytes(body, MAX_CREATE_BODY)
+        .await
+        .map_err(|e| ApiError::invalid(format!("error reading request body: {e}")))?;
+    check_json(&headers, &body)?;
+    let config: wharf_container::UpdateConfig = if body.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?
+    };
+    let warnings = b.update(&id, config).await?;
+    let warnings = (!warnings.is_empty()).then_some(warnings);
+    Ok(Json(serde_json::json!({ "Warnings": warnings })).into_response())
 }

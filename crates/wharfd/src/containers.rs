@@ -307,4 +307,9 @@ impl ContainerBackend for ContainerAdapter {
         let name = name.to_string();
         run(&self.life, move |l| l.pause(&name, false)).await
     }
+
+    async fn update(&self, name: &str, update: wharf_container::UpdateConfig) -> Result<Vec<String>, ApiError> {
+        let name = name.to_string();
+        run(&self.life, move |l| l.update(&name, &update)).await
+    }
 }

@@ -198,6 +198,10 @@ impl ContainerBackend for Fake {
         self.record(format!("unpause {name}"));
         Self::check(name)
     }
+    async fn update(&self, name: &str, u: wharf_container::UpdateConfig) -> Result<Vec<String>, ApiError> {
+        self.record(format!("update {name} {} {:?}", u.memory, u.pids_limit));
+        Self::check(name).map(|()| Vec::new())
+    }
     async fn resize(&self, name: &str, h: u16, w: u16) -> Result<(), ApiError> {
         self.record(format!("resize {name} {h} {w}"));
         Self::check(name)
@@ -874,4 +878,17 @@ async fn attach_answers_101_with_the_stream_type() {
     assert_eq!(resp.headers()["upgrade"], "tcp");
     assert_eq!(resp.headers()["content-type"], "application/vnd.docker.multiplexed-stream");
     assert!(fake.calls().iter().any(|c| c == "attach web false true true"), "{:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn update_decodes_dockers_body() {
+    let fake = Arc::new(Fake::default());
+    let a = call(&fake, Method::POST, "/containers/c1/update", br#"{"Memory":67108864,"PidsLimit":50}"#).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json(), json!({"Warnings": null}));
+    assert_eq!(fake.calls(), ["update c1 67108864 Some(50)"]);
+    let a = call(&fake, Method::POST, "/containers/missing/update", b"{}").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = call(&fake, Method::POST, "/containers/c1/update", b"{\"Memory\":\"x\"}").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
