@@ -365,3 +365,46 @@ fn init_reaps_and_forwards_signals() {
     assert_eq!(d.docker(&["inspect", "--format", "{{.State.ExitCode}}", "ini"]).ok().trim(), "143");
     d.docker(&["rm", "ini"]).ok();
 }
+
+#[test]
+fn update_changes_limits_live() {
+    let Some(d) = with_busybox() else { return };
+    d.docker(&["run", "-d", "--name", "up", "-m", "32m", "busybox", "sleep", "100"]).ok();
+    let id = d.docker(&["inspect", "--format", "{{.Id}}", "up"]).ok().trim().to_string();
+    let parent = d.slot.cgroup_parent.clone();
+    let cg = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/{parent}/{id}/{file}")).unwrap().trim().to_string()
+    };
+    assert_eq!(cg("memory", "memory.limit_in_bytes"), (32u64 << 20).to_string());
+    // Docker's rule: a memory limit above the old swap limit needs a new swap limit too.
+    let err = d.docker(&["update", "-m", "128m", "up"]);
+    assert!(err.failed().contains("update the memoryswap at the same time"), "{}", err.stderr);
+    d.docker(&["update", "-m", "128m", "--memory-swap", "256m", "--pids-limit", "40", "--cpus", "0.5", "up"]).ok();
+    assert_eq!(cg("memory", "memory.limit_in_bytes"), (128u64 << 20).to_string());
+    assert_eq!(cg("pids", "pids.max"), "40");
+    assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+    let hc = d.docker(&["inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}", "up"]);
+    assert_eq!(hc.ok().trim(), format!("{} {} 40 500000000", 128u64 << 20, 256u64 << 20));
+    // The restart policy, and Docker's refusals.
+    d.docker(&["update", "--restart", "on-failure:3", "up"]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]).ok().trim(), "on-failure:3");
+    let err = d.docker(&["update", "-m", "1m", "up"]);
+    assert!(err.failed().contains("Minimum memory limit allowed is 6MB"), "{}", err.stderr);
+    let err = d.docker(&["update", "--pids-limit", "5", "nosuch"]);
+    assert!(err.failed().contains("No such container: nosuch"), "{}", err.stderr);
+    // The kernel refuses a limit below current usage: the stored config stays as it was.
+    d.docker(&["exec", "up", "sh", "-c", "head -c 20000000 /dev/zero > /dev/shm/fill"]).ok();
+    let err = d.docker(&["update", "-m", "8m", "--memory-swap", "8m", "up"]);
+    assert!(err.failed().contains("Cannot update container"), "{}", err.stderr);
+    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.Memory}}", "up"]).ok().trim(), (128u64 << 20).to_string());
+    // Sizes: the 20 MB in /dev/shm are not the layer; a file in the layer is.
+    d.docker(&["exec", "up", "sh", "-c", "head -c 300000 /dev/zero > /big"]).ok();
+    let sizes = d.docker(&["ps", "--size", "--format", "{{.Size}}"]);
+    assert!(sizes.ok().trim().starts_with("300kB (virtual "), "{}", sizes.stdout);
+    // A stopped container takes an update and starts with it.
+    d.docker(&["stop", "-t", "0", "up"]).ok();
+    d.docker(&["update", "--pids-limit", "30", "up"]).ok();
+    d.docker(&["start", "up"]).ok();
+    assert_eq!(cg("pids", "pids.max"), "30");
+    d.docker(&["rm", "-f", "up"]).ok();
+}
