@@ -406,7 +406,8 @@ impl Lifecycle {
         let hostname = dir.join("hostname");
         let hosts = dir.join("hosts");
         let resolv = dir.join("resolv.conf");
-        let write = |p: &Path, s: &str| wharf_fs::write_atomic(p, s.as_bytes(), 0o644).map_err(ContainerError::other);
+        // Rewritten at every start: atomic, not durable.
+        let write = |p: &Path, s: &str| wharf_fs::replace_file(p, s.as_bytes(), 0o644).map_err(ContainerError::other);
         write(&hostname, &format!("{}\n", cfg.hostname))?;
         write(
             &hosts,

@@ -28,6 +28,34 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8], mode: u32) -> Result<(
     write_atomic_at(dir.as_fd(), name, path, bytes, mode)
 }
 
+/// Replaces the file at `path` with `bytes` and `mode` atomically for readers and for a crash
+/// of this process (temp file + rename) but without fsync: for state that is rebuilt at each
+/// container start or lives in the exec root (tmpfs in practice), where a machine crash takes
+/// the containers too and durability buys nothing but latency.
+pub fn replace_file(path: impl AsRef<Path>, bytes: &[u8], mode: u32) -> Result<()> {
+    let path = path.as_ref();
+    let name = path.file_name().ok_or(FsError::InvalidPath { path: path.to_path_buf(), reason: "no file name" })?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = rfs::openat(CWD, parent, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| FsError::io("open", parent, e))?;
+    let dir = dir.as_fd();
+    let (tmp, fd) = create_temp(dir, name).map_err(|e| FsError::io("create temporary file for", path, e))?;
+    let result = (|| {
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes).map_err(|e| FsError::io("write", path, e))?;
+        rfs::fchmod(&file, Mode::from_raw_mode(mode & 0o7777)).map_err(|e| FsError::io("chmod", path, e))?;
+        drop(file);
+        rfs::renameat(dir, &tmp, dir, name).map_err(|e| FsError::io("rename", path, e))
+    })();
+    if result.is_err() {
+        let _ = rfs::unlinkat(dir, &tmp, AtFlags::empty());
+    }
+    result
+}
+
 /// [`write_atomic`] relative to an open directory (`O_RDONLY`, so it can be fsynced).
 pub(crate) fn write_atomic_at(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let (tmp, fd) = create_temp(dir, name).map_err(|e| FsError::io("create temporary file for", shown, e))?;
@@ -106,5 +134,17 @@ mod tests {
         root.write_atomic("link/f", b"x", 0o644).unwrap();
         assert_eq!(std::fs::read(d.path().join("root/outside/f")).unwrap(), b"x");
         assert!(!d.path().join("outside/f").exists());
+    }
+
+    #[test]
+    fn replace_file_replaces_without_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        replace_file(&p, b"one", 0o644).unwrap();
+        replace_file(&p, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

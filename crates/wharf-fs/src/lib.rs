@@ -3,7 +3,8 @@
 //! - [`Root`]: a directory handle whose methods resolve every path inside it (`openat2` with
 //!   `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` for parents, `*at` calls that do not follow the
 //!   final component), used for snapshot directories, build contexts and container roots.
-//! - [`write_atomic`]: temp file, fsync, rename, fsync of the directory.
+//! - [`write_atomic`]: temp file, fsync, rename, fsync of the directory; [`replace_file`]: the
+//!   same without fsync, for per-start and exec-root state.
 //! - [`apply_layer`]: applies a tar / tar+gzip / tar+zstd layer with OCI whiteouts, either by
 //!   removal (vfs) or as overlayfs whiteouts (overlay2), computing the diff id in the same pass.
 //! - [`diff_layer`]: writes the changes of an overlay upper dir, or of a changed copy against
@@ -36,7 +37,7 @@ mod tar_write;
 mod tests;
 
 pub use apply::{apply_layer, ApplyOptions, ApplyStats, Compression, IdMap, IdMapping, WhiteoutMode};
-pub use atomic::write_atomic;
+pub use atomic::{replace_file, write_atomic};
 pub use diff::{diff_layer, DiffOptions, DiffSource};
 pub use error::{FsError, Result};
 pub use root::{FileKind, FileTime, Metadata, NodeKind, Root};

@@ -15,7 +15,8 @@ pub const CONFIG_JSON: &str = "config.json";
 pub fn write_bundle(dir: &Path, spec: &Spec) -> io::Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o711).create(dir)?;
     let bytes = serde_json::to_vec(spec).map_err(io::Error::other)?;
-    wharf_fs::write_atomic(dir.join(CONFIG_JSON), &bytes, 0o600).map_err(|e| match e {
+    // Rewritten at every start, in the exec root: atomic, not durable.
+    wharf_fs::replace_file(dir.join(CONFIG_JSON), &bytes, 0o600).map_err(|e| match e {
         wharf_fs::FsError::Io { source, .. } => source,
         other => io::Error::other(other),
     })

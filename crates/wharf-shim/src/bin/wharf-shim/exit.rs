@@ -42,18 +42,18 @@ pub(crate) fn unix_nanos(t: SystemTime) -> i64 {
     }
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory, fsynced, renamed
-/// over `path`, then the directory fsynced. Readers see the old content or the new, never a part.
+/// Writes `data` to `path` atomically: a temporary file in the same directory renamed over
+/// `path`. Readers see the old content or the new, never a part.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
+        // The state dir is in the exec root (tmpfs in practice) and means nothing after a
+        // reboot: the rename makes it atomic for a crash of the shim; fsync would only cost.
         let mut f = fs::File::create(&tmp)?;
         f.write_all(data)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
+        fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -218,6 +218,9 @@ pub(crate) struct Shim {
     signals: UnixStream,
     oom: Option<OomCounter>,
     oom_killed: bool,
+    /// The container has its own PID namespace: when its init dies the kernel kills the rest,
+    /// so no `kill --all` (a freeze and thaw of the cgroup) is needed.
+    own_pidns: bool,
     exit: Option<ExitRecord>,
     linger_until: Option<Instant>,
     quit: bool,
@@ -231,6 +234,9 @@ impl Shim {
         let spec = read_spec(&cfg.bundle)?;
         let tty = spec.pointer("/process/terminal").and_then(|v| v.as_bool()).unwrap_or(false);
         let console_size = spec.pointer("/process/consoleSize").and_then(winsize_of);
+        let own_pidns = spec.pointer("/linux/namespaces").and_then(|v| v.as_array()).is_some_and(|ns| {
+            ns.iter().any(|n| n["type"] == "pid" && n.get("path").and_then(|p| p.as_str()).is_none_or(str::is_empty))
+        });
 
         write_atomic(&cfg.state_dir.join(files::SHIM_PID), std::process::id().to_string().as_bytes())
             .map_err(|e| format!("writing shim.pid: {e}"))?;
@@ -309,6 +315,7 @@ impl Shim {
             signals,
             oom,
             oom_killed: false,
+            own_pidns,
             exit: None,
             linger_until: None,
             quit: false,
@@ -1004,8 +1011,10 @@ impl Shim {
             self.oom_killed = self.oom.as_ref().is_some_and(OomCounter::fired);
             // Whatever else runs in the container (it shares the host's pid namespace, say)
             // goes now, so that the output pipes close.
-            if let Err(e) = self.runtime.kill(libc::SIGKILL, true) {
-                diag!("kill --all after exit: {e}");
+            if !self.own_pidns {
+                if let Err(e) = self.runtime.kill(libc::SIGKILL, true) {
+                    diag!("kill --all after exit: {e}");
+                }
             }
             return;
         }
