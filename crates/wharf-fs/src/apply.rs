@@ -159,7 +159,35 @@ impl Compression {
 }
 
 /// Applies a layer read from `reader` (compression detected by magic bytes) into `root`.
-pub fn apply_layer(root: &Root, mut reader: impl Read, opts: &ApplyOptions) -> Result<ApplyStats> {
+pub fn apply_layer(root: &Root, reader: impl Read, opts: &ApplyOptions) -> Result<ApplyStats> {
+    unpack(root, reader, opts, &Extraction::layer())
+}
+
+/// What kind of unpacking the applier does: a layer (the default), or an extraction into a
+/// directory as `docker cp` does ([`crate::archive::extract`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extraction {
+    /// Prefix of every member path and hard-link target: the extraction directory (empty for a
+    /// layer). Member paths and hard-link targets may not climb above it.
+    pub(crate) base: RelPath,
+    /// `docker cp` semantics: `.wh.` names are ordinary files, a member naming the extraction
+    /// directory itself is skipped (`.`) or only gives it its metadata (`/`), and a symlink
+    /// whose target climbs above the extraction directory is refused (dockerd's breakout check).
+    pub(crate) plain: bool,
+    /// Refuse to replace a directory with a non-directory or the reverse.
+    pub(crate) no_overwrite_dir_non_dir: bool,
+    /// Owner of every member (dockerd's `copyUIDGID`), instead of the owner in the tar.
+    pub(crate) chown: Option<(u32, u32)>,
+}
+
+impl Extraction {
+    fn layer() -> Extraction {
+        Extraction::default()
+    }
+}
+
+/// Unpacks a tar stream (compression detected by magic bytes) into `root` as `ex` says.
+pub(crate) fn unpack(root: &Root, mut reader: impl Read, opts: &ApplyOptions, ex: &Extraction) -> Result<ApplyStats> {
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < head.len() {
@@ -172,19 +200,20 @@ pub fn apply_layer(root: &Root, mut reader: impl Read, opts: &ApplyOptions) -> R
     }
     let stream = io::Cursor::new(head[..got].to_vec()).chain(reader);
     match Compression::detect(&head[..got]) {
-        Compression::Gzip => apply_tar(root, flate2::read::MultiGzDecoder::new(stream), opts),
+        Compression::Gzip => apply_tar(root, flate2::read::MultiGzDecoder::new(stream), opts, ex),
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::new(stream).map_err(|e| FsError::io("zstd", "", e))?;
-            apply_tar(root, dec, opts)
+            apply_tar(root, dec, opts, ex)
         }
-        Compression::None => apply_tar(root, stream, opts),
+        Compression::None => apply_tar(root, stream, opts, ex),
     }
 }
 
-fn apply_tar(root: &Root, tar: impl Read, opts: &ApplyOptions) -> Result<ApplyStats> {
+fn apply_tar(root: &Root, tar: impl Read, opts: &ApplyOptions, ex: &Extraction) -> Result<ApplyStats> {
     let limits = Limits { max_path: opts.max_path_len, max_record: opts.max_header_size };
     let mut tar = TarReader::new(HashReader::new(tar, opts.max_layer_size), limits);
-    let mut st = Applier { root, opts, touched: HashSet::new(), dir_times: Vec::new(), stats: ApplyStats::default() };
+    let mut st =
+        Applier { root, opts, ex, touched: HashSet::new(), dir_times: Vec::new(), stats: ApplyStats::default() };
     let result = (|| {
         while let Some(m) = tar.next_member()? {
             st.stats.entries += 1;
@@ -208,6 +237,7 @@ fn apply_tar(root: &Root, tar: impl Read, opts: &ApplyOptions) -> Result<ApplySt
 struct Applier<'a> {
     root: &'a Root,
     opts: &'a ApplyOptions,
+    ex: &'a Extraction,
     /// Paths this layer created or passed through (lexical, as written in the layer).
     touched: HashSet<RelPath>,
     dir_times: Vec<(RelPath, FileTime, FileTime)>,
@@ -220,6 +250,9 @@ fn errno_of(e: &FsError) -> Option<Errno> {
 
 impl Applier<'_> {
     fn owner(&self, m: &Member) -> Result<(u32, u32)> {
+        if let Some(owner) = self.ex.chown {
+            return Ok(owner);
+        }
         match &self.opts.id_map {
             Some(map) => Ok((
                 map_id(&map.uids, m.uid).ok_or(FsError::Unmapped { kind: "uid", id: m.uid })?,
@@ -245,38 +278,88 @@ impl Applier<'_> {
         self.touched.insert(rel.clone());
     }
 
-    fn member(&mut self, tar: &mut impl Read, m: Member) -> Result<()> {
-        let rel = RelPath::clean(&m.path)?;
-        let Some((parent, name)) = rel.split_last() else {
+    /// The member that names the root (a layer) or the extraction directory (`docker cp`).
+    fn top_member(&mut self, m: &Member) -> Result<()> {
+        let rel = self.ex.base.clone();
+        if self.ex.plain {
+            // dockerd: `.` is skipped; a non-directory is refused with no_overwrite_dir_non_dir
+            // (never allowed to replace the extraction directory here); `/` gives it metadata.
             if m.kind != EntryKind::Dir {
-                return Err(FsError::InvalidPath {
-                    path: rel.to_path(),
-                    reason: "a non-directory member replaces the root",
-                });
+                if self.ex.no_overwrite_dir_non_dir {
+                    return Err(FsError::WouldOverwrite {
+                        path: rel.to_abs_path(),
+                        dest: rel.to_abs_path(),
+                        existing_is_dir: true,
+                    });
+                }
+                self.stats.skipped += 1;
+                return Ok(());
             }
-            let fd = self.root.resolve_dir(&rel)?;
-            return self.finish_meta(fd, OsStr::new("."), &rel, &m, None);
-        };
+            if !m.path.starts_with(b"/") {
+                return Ok(());
+            }
+        } else if m.kind != EntryKind::Dir {
+            return Err(FsError::InvalidPath {
+                path: rel.to_path(),
+                reason: "a non-directory member replaces the root",
+            });
+        }
+        let fd = self.root.resolve_dir(&rel)?;
+        self.finish_meta(fd, OsStr::new("."), &rel, m, None)
+    }
+
+    fn member(&mut self, tar: &mut impl Read, m: Member) -> Result<()> {
+        let inner = RelPath::clean(&m.path)?;
+        if inner.is_root() {
+            return self.top_member(&m);
+        }
+        let rel = self.ex.base.concat(&inner);
+        let (parent, name) = rel.split_last().expect("a member below the base has a name");
         let name = name.to_os_string();
-        if let Some(target) = name.as_bytes().strip_prefix(b".wh.") {
-            return self.whiteout(&parent, target);
+        if !self.ex.plain {
+            if let Some(target) = name.as_bytes().strip_prefix(b".wh.") {
+                return self.whiteout(&parent, target);
+            }
         }
         if matches!(m.kind, EntryKind::Char | EntryKind::Block) && !self.opts.allow_devices {
             self.stats.skipped += 1;
             return Ok(());
         }
+        if self.ex.plain && m.kind == EntryKind::Symlink {
+            // dockerd refuses a symlink whose target, taken relative to the link's directory,
+            // climbs above the extraction directory (an absolute target counts as relative).
+            let mut joined = inner.split_last().map(|(p, _)| p.to_bytes()).unwrap_or_default();
+            joined.push(b'/');
+            joined.extend_from_slice(&m.link);
+            if RelPath::clean(&joined).is_err() {
+                let mut shown = m.path.clone();
+                shown.extend_from_slice(b" -> ");
+                shown.extend_from_slice(&m.link);
+                return Err(FsError::Escape { path: crate::path::lossy_path(&shown) });
+            }
+        }
         let (uid, gid) = self.owner(&m)?;
-        self.touch(&rel);
+        if !self.ex.plain {
+            self.touch(&rel);
+        }
         let dir = self.root.mkdir_all_fd(&parent, 0o755, self.parent_owner())?;
         let shown = rel.to_path();
         let io = |op: &'static str| {
             let shown = shown.clone();
             move |e: Errno| FsError::io(op, shown, e)
         };
-        match root::stat_at(dir.as_fd(), &name).map_err(io("lstat"))? {
-            Some(existing) if existing.kind == FileKind::Dir && m.kind == EntryKind::Dir => {}
-            Some(_) => root::remove_all_at(dir.as_fd(), &name).map_err(io("remove"))?,
-            None => {}
+        if let Some(existing) = root::stat_at(dir.as_fd(), &name).map_err(io("lstat"))? {
+            let (was_dir, is_dir) = (existing.kind == FileKind::Dir, m.kind == EntryKind::Dir);
+            if self.ex.no_overwrite_dir_non_dir && was_dir != is_dir {
+                return Err(FsError::WouldOverwrite {
+                    path: rel.to_abs_path(),
+                    dest: self.ex.base.to_abs_path(),
+                    existing_is_dir: was_dir,
+                });
+            }
+            if !(was_dir && is_dir) {
+                root::remove_all_at(dir.as_fd(), &name).map_err(io("remove"))?;
+            }
         }
         match m.kind {
             EntryKind::Regular => {
@@ -332,10 +415,12 @@ impl Applier<'_> {
                 self.finish_meta(dir, &name, &rel, &m, Some((uid, gid)))
             }
             EntryKind::HardLink => {
+                // Relative to the extraction directory (the root for a layer), never above it.
                 let target = RelPath::clean(&m.link)?;
                 if target.is_root() {
                     return Err(FsError::InvalidPath { path: shown, reason: "hard link to the root" });
                 }
+                let target = self.ex.base.concat(&target);
                 let (tdir, tname) = self.root.parent(&target)?;
                 rfs::linkat(&tdir, &tname, &dir, &name, AtFlags::empty()).map_err(io("link"))
             }

@@ -60,6 +60,16 @@ pub enum DiffSource<'a> {
         /// The changed copy.
         upper: &'a Root,
     },
+    /// An overlayfs upper directory with the lower directories it is mounted over, topmost
+    /// first (overlayfs' `lowerdir` order: for an image's layers, the top layer's snapshot
+    /// first). [`crate::archive::changes`] needs them to tell added from modified paths;
+    /// [`diff_layer`] treats this as [`DiffSource::OverlayUpper`].
+    Overlay {
+        /// The upper directory.
+        upper: &'a Root,
+        /// The lower directories, topmost first.
+        lowers: &'a [Root],
+    },
 }
 
 /// Options of [`diff_layer`].
@@ -74,10 +84,11 @@ pub struct DiffOptions {
 /// Writes the changes described by `source` as an uncompressed layer tar to `out`.
 pub fn diff_layer(source: DiffSource<'_>, out: impl Write, opts: &DiffOptions) -> Result<ApplyStats> {
     let (upper, lower, overlay) = match source {
-        DiffSource::OverlayUpper { upper } => (upper, None, true),
+        DiffSource::OverlayUpper { upper } | DiffSource::Overlay { upper, .. } => (upper, None, true),
         DiffSource::Compare { lower, upper } => (upper, Some(lower), false),
     };
-    let mut d = Differ { w: TarWriter::new(out), plan: Vec::new(), opts, overlay, links: HashMap::new(), skipped: 0 };
+    let out = EntryWriter::new(out, opts.source_date_epoch, |k| !k.starts_with(b"trusted.overlay."));
+    let mut d = Differ { out, plan: Vec::new(), opts, overlay };
     let top = RelPath::default();
     let ufd = upper.resolve_dir(&top)?;
     let lfd = match lower {
@@ -87,9 +98,7 @@ pub fn diff_layer(source: DiffSource<'_>, out: impl Write, opts: &DiffOptions) -
     d.walk(ufd.as_fd(), lfd.as_ref().map(|f| f.as_fd()), &top)?;
     drop((ufd, lfd));
     d.write_plan(upper)?;
-    let skipped = d.skipped;
-    let (entries, bytes, diff_id, content_bytes) = d.w.finish()?;
-    Ok(ApplyStats { entries, bytes, diff_id, skipped, xattrs_skipped: 0, content_bytes })
+    d.out.finish()
 }
 
 /// One planned member of the output.
@@ -103,13 +112,24 @@ enum Planned {
 }
 
 struct Differ<'o, W: Write> {
-    w: TarWriter<W>,
+    out: EntryWriter<W>,
     plan: Vec<Planned>,
     opts: &'o DiffOptions,
     overlay: bool,
-    /// (dev, ino) of emitted multi-link regular files → their first path.
+}
+
+/// Writes objects of a tree as tar members: content, owner, mode, link target, device number
+/// and the xattrs `keep_xattr` accepts; a regular file with several links inside the written
+/// set becomes a tar hard link to its first path. Sockets are skipped (tar cannot hold them).
+/// Mtimes are whole seconds, optionally clamped to `SOURCE_DATE_EPOCH`. Shared by
+/// [`diff_layer`] and [`crate::archive`].
+pub(crate) struct EntryWriter<W: Write> {
+    w: TarWriter<W>,
+    /// (dev, ino) of written multi-link regular files → their first member path.
     links: HashMap<(u64, u64), Vec<u8>>,
     skipped: u64,
+    source_date_epoch: Option<i64>,
+    keep_xattr: fn(&[u8]) -> bool,
 }
 
 fn ioe(op: &'static str, rel: &RelPath) -> impl FnOnce(Errno) -> FsError {
@@ -168,13 +188,6 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 impl<W: Write> Differ<'_, W> {
-    fn clamp(&self, t: FileTime) -> FileTime {
-        match self.opts.source_date_epoch {
-            Some(epoch) if t.sec > epoch => FileTime::from_secs(epoch),
-            _ => FileTime::from_secs(t.sec),
-        }
-    }
-
     /// Writes the planned members, resolving each path again inside the upper root.
     fn write_plan(&mut self, upper: &Root) -> Result<()> {
         for item in std::mem::take(&mut self.plan) {
@@ -185,7 +198,7 @@ impl<W: Write> Differ<'_, W> {
                     let Some(meta) = root::stat_at(dir.as_fd(), &name).map_err(ioe("lstat", &rel))? else {
                         return Err(FsError::Changed { path: rel.to_path() });
                     };
-                    self.emit(dir.as_fd(), &name, &rel, &meta)?;
+                    self.out.emit(dir.as_fd(), &name, rel.to_bytes(), &rel, &meta)?;
                 }
             }
         }
@@ -193,21 +206,7 @@ impl<W: Write> Differ<'_, W> {
     }
 
     fn marker(&mut self, path: Vec<u8>) -> Result<()> {
-        let m = Member {
-            path,
-            link: Vec::new(),
-            kind: EntryKind::Regular,
-            size: 0,
-            mode: 0,
-            uid: 0,
-            gid: 0,
-            mtime: FileTime::default(),
-            atime: None,
-            dev: (0, 0),
-            xattrs: Vec::new(),
-        };
-        let shown = crate::path::lossy_path(&m.path);
-        self.w.append(&m, None, &shown)
+        self.out.marker(path)
     }
 
     fn walk(&mut self, upper: BorrowedFd<'_>, lower: Option<BorrowedFd<'_>>, rel: &RelPath) -> Result<()> {
@@ -312,9 +311,59 @@ impl<W: Write> Differ<'_, W> {
         }
         Ok(false)
     }
+}
 
-    fn emit(&mut self, dir: BorrowedFd<'_>, name: &OsStr, rel: &RelPath, meta: &Metadata) -> Result<()> {
-        let path = rel.to_bytes();
+impl<W: Write> EntryWriter<W> {
+    pub(crate) fn new(out: W, source_date_epoch: Option<i64>, keep_xattr: fn(&[u8]) -> bool) -> Self {
+        EntryWriter { w: TarWriter::new(out), links: HashMap::new(), skipped: 0, source_date_epoch, keep_xattr }
+    }
+
+    fn clamp(&self, t: FileTime) -> FileTime {
+        match self.source_date_epoch {
+            Some(epoch) if t.sec > epoch => FileTime::from_secs(epoch),
+            _ => FileTime::from_secs(t.sec),
+        }
+    }
+
+    fn xattrs(&self, dir: BorrowedFd<'_>, name: &OsStr, rel: &RelPath) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let keep = self.keep_xattr;
+        Ok(root::xattrs_at(dir, name)
+            .map_err(ioe("listxattr", rel))?
+            .into_iter()
+            .filter(|(k, _)| keep(k.as_bytes()))
+            .map(|(k, v)| (k.as_bytes().to_vec(), v))
+            .collect())
+    }
+
+    /// Writes an empty regular member (a whiteout or opaque marker) at `path`.
+    pub(crate) fn marker(&mut self, path: Vec<u8>) -> Result<()> {
+        let m = Member {
+            path,
+            link: Vec::new(),
+            kind: EntryKind::Regular,
+            size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: FileTime::default(),
+            atime: None,
+            dev: (0, 0),
+            xattrs: Vec::new(),
+        };
+        let shown = crate::path::lossy_path(&m.path);
+        self.w.append(&m, None, &shown)
+    }
+
+    /// Writes the object `name` in `dir` (described by `meta`, from `lstat`) as member `path`;
+    /// `rel` names it in errors.
+    pub(crate) fn emit(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        name: &OsStr,
+        path: Vec<u8>,
+        rel: &RelPath,
+        meta: &Metadata,
+    ) -> Result<()> {
         let shown = rel.to_path();
         let mut m = Member {
             path: path.clone(),
@@ -344,7 +393,7 @@ impl<W: Write> Differ<'_, W> {
                 }
                 let (mut file, fmeta) = open_regular(dir, name, rel)?;
                 m.size = fmeta.size;
-                m.xattrs = exported_xattrs(dir, name, rel)?;
+                m.xattrs = self.xattrs(dir, name, rel)?;
                 self.w.append(&m, Some(&mut file), &shown)?;
                 if fmeta.nlink > 1 {
                     self.links.insert((fmeta.dev, fmeta.ino), path);
@@ -366,7 +415,14 @@ impl<W: Write> Differ<'_, W> {
             }
             FileKind::Fifo => m.kind = EntryKind::Fifo,
         }
-        m.xattrs = exported_xattrs(dir, name, rel)?;
+        m.xattrs = self.xattrs(dir, name, rel)?;
         self.w.append(&m, None, &shown)
+    }
+
+    /// Ends the archive: what was written, with the diff id of the whole stream.
+    pub(crate) fn finish(self) -> Result<ApplyStats> {
+        let skipped = self.skipped;
+        let (entries, bytes, diff_id, content_bytes) = self.w.finish()?;
+        Ok(ApplyStats { entries, bytes, diff_id, skipped, xattrs_skipped: 0, content_bytes })
     }
 }

@@ -87,11 +87,43 @@ pub enum FsError {
         /// The file (relative to the upper root).
         path: PathBuf,
     },
+    /// A path that does not exist inside its root (the API's 404: dockerd's `Could not find the
+    /// file … in container …`).
+    #[error("no such file or directory: {path}")]
+    NotFound {
+        /// The path as the caller named it, absolute inside the root.
+        path: PathBuf,
+    },
+    /// A path that must name a directory names something else (an extraction point that is a
+    /// file, `file/` or `file/x`).
+    #[error("not a directory: {path}")]
+    NotADirectory {
+        /// The path as the caller named it, absolute inside the root.
+        path: PathBuf,
+    },
+    /// An extraction with `no_overwrite_dir_non_dir` would replace a directory with a
+    /// non-directory or the reverse (dockerd's message).
+    #[error(
+        "cannot overwrite {} {:?} with {} {:?}",
+        if *.existing_is_dir { "directory" } else { "non-directory" },
+        .path,
+        if *.existing_is_dir { "non-directory" } else { "directory" },
+        .dest
+    )]
+    WouldOverwrite {
+        /// The existing object, absolute inside the root.
+        path: PathBuf,
+        /// The extraction directory, absolute inside the root.
+        dest: PathBuf,
+        /// Whether the existing object is the directory.
+        existing_is_dir: bool,
+    },
 }
 
 impl FsError {
     /// True when the input (a layer, a path from a client) is at fault rather than the host:
-    /// callers map this to "invalid argument", everything else to an internal error.
+    /// callers map this to "invalid argument" ([`FsError::NotFound`]: "not found"), everything
+    /// else to an internal error.
     pub fn is_bad_input(&self) -> bool {
         !matches!(self, FsError::Io { .. } | FsError::Changed { .. })
     }
@@ -111,7 +143,9 @@ impl FsError {
 
 impl wharf_types::Classify for FsError {
     fn kind(&self) -> wharf_types::ErrorKind {
-        if self.is_bad_input() {
+        if matches!(self, FsError::NotFound { .. }) {
+            wharf_types::ErrorKind::NotFound
+        } else if self.is_bad_input() {
             wharf_types::ErrorKind::InvalidArgument
         } else {
             wharf_types::ErrorKind::Internal

@@ -9,6 +9,8 @@
 //!   removal (vfs) or as overlayfs whiteouts (overlay2), computing the diff id in the same pass.
 //! - [`diff_layer`]: writes the changes of an overlay upper dir, or of a changed copy against
 //!   its parent, as a deterministic uncompressed layer.
+//! - [`archive`]: Docker's container archive API (`stat`, `archive`, `extract`: `docker cp`)
+//!   and `docker diff` (`changes`), every path resolved inside the container's root.
 //!
 //! **Architecture invariants**
 //! - Every path from a tar, a build context or an API call is resolved inside its root: `..`
@@ -24,6 +26,7 @@
 //! Errors are [`FsError`]; [`FsError::is_bad_input`] tells input faults from host faults.
 
 mod apply;
+pub mod archive;
 mod atomic;
 mod diff;
 mod error;

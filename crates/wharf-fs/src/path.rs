@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{FsError, Result};
 
 /// A cleaned path relative to a root: no `.`/`..`/empty components, no NUL, no `/` inside a
-/// component. The empty path is the root itself.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+/// component. The empty path is the root itself. Paths order component by component (bytewise),
+/// so a directory sorts right before its descendants, as a depth-first walk visits them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub(crate) struct RelPath {
     comps: Vec<OsString>,
 }
@@ -34,6 +35,25 @@ impl RelPath {
                     if comps.pop().is_none() {
                         return Err(FsError::Escape { path: lossy_path(raw) });
                     }
+                }
+                c => comps.push(OsStr::from_bytes(c).to_os_string()),
+            }
+        }
+        Ok(RelPath { comps })
+    }
+
+    /// Cleans raw path bytes as Go's `filepath.Join("/", p)` does for a path from an API call:
+    /// like [`RelPath::clean`], except that a `..` at the root stays at the root.
+    pub(crate) fn clean_clamped(raw: &[u8]) -> Result<RelPath> {
+        if raw.contains(&0) {
+            return Err(FsError::InvalidPath { path: lossy_path(raw), reason: "contains a NUL byte" });
+        }
+        let mut comps: Vec<OsString> = Vec::new();
+        for c in raw.split(|b| *b == b'/') {
+            match c {
+                b"" | b"." => {}
+                b".." => {
+                    comps.pop();
                 }
                 c => comps.push(OsStr::from_bytes(c).to_os_string()),
             }
@@ -66,6 +86,13 @@ impl RelPath {
         RelPath { comps }
     }
 
+    /// `self` followed by every component of `other`.
+    pub(crate) fn concat(&self, other: &RelPath) -> RelPath {
+        let mut comps = self.comps.clone();
+        comps.extend(other.comps.iter().cloned());
+        RelPath { comps }
+    }
+
     /// The path as bytes, components joined by `/` (empty for the root).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -76,6 +103,13 @@ impl RelPath {
             out.extend_from_slice(c.as_bytes());
         }
         out
+    }
+
+    /// The path as an absolute path inside its root (`/a/b`; `/` for the root), for messages.
+    pub(crate) fn to_abs_path(&self) -> PathBuf {
+        let mut b = b"/".to_vec();
+        b.extend_from_slice(&self.to_bytes());
+        lossy_path(&b)
     }
 
     /// The path for system calls: `.` for the root.
@@ -123,6 +157,24 @@ mod tests {
         assert!(matches!(c("a/../../x"), Err(FsError::Escape { .. })));
         assert!(matches!(c("/../x"), Err(FsError::Escape { .. })));
         assert!(matches!(RelPath::clean(b"a\0b"), Err(FsError::InvalidPath { .. })));
+    }
+
+    #[test]
+    fn clamped_cleaning_stays_at_the_root() {
+        let c = |s: &str| RelPath::clean_clamped(s.as_bytes()).unwrap().to_bytes();
+        assert_eq!(c("../../etc/passwd"), b"etc/passwd");
+        assert_eq!(c("/a/../../b/./c/"), b"b/c");
+        assert_eq!(c(".."), b"");
+        assert!(RelPath::clean_clamped(b"a\0").is_err());
+        let a = RelPath::clean(b"a").unwrap();
+        assert_eq!(a.concat(&RelPath::clean(b"b/c").unwrap()).to_bytes(), b"a/b/c");
+        // Component order: a directory right before its descendants.
+        let mut v = [RelPath::clean(b"a-b").unwrap(), RelPath::clean(b"a/b").unwrap(), a.clone()];
+        v.sort();
+        assert_eq!(
+            v.iter().map(|p| p.to_bytes()).collect::<Vec<_>>(),
+            [b"a".to_vec(), b"a/b".to_vec(), b"a-b".to_vec()]
+        );
     }
 
     #[test]

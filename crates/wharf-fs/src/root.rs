@@ -477,6 +477,18 @@ pub(crate) fn setxattr_at(
     }
 }
 
+/// One extended attribute of the object (not following a final symlink); `None` when it is not
+/// set or the filesystem has no xattrs.
+pub(crate) fn getxattr_at(dir: BorrowedFd<'_>, name: &OsStr, key: &str) -> std::result::Result<Option<Vec<u8>>, Errno> {
+    // The magic link names the already-resolved parent; `lgetxattr` does not follow `name`.
+    let lpath = proc_path(dir, Some(name));
+    match fill(|| rfs::lgetxattr_query(&lpath, key), |buf| rfs::lgetxattr(&lpath, key, buf)) {
+        Ok(v) => Ok(Some(v)),
+        Err(Errno::NODATA) | Err(Errno::NOTSUP) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Every extended attribute of the object, sorted by name. Filesystems without xattr support
 /// yield an empty list.
 pub(crate) fn xattrs_at(dir: BorrowedFd<'_>, name: &OsStr) -> std::result::Result<Vec<(OsString, Vec<u8>)>, Errno> {

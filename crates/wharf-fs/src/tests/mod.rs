@@ -5,6 +5,6 @@
 mod hostile;
 mod random;
 mod rooted;
-mod roundtrip;
-mod util;
-mod whiteouts;
+pub(crate) mod roundtrip;
+pub(crate) mod util;
+pub(crate) mod whiteouts;

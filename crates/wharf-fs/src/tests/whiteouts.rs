@@ -74,12 +74,15 @@ fn remove_mode_deletes_and_hides_lower_content_only() {
     sb.assert_untouched();
 }
 
-struct Overlay {
-    merged: PathBuf,
+/// An overlayfs mount, unmounted on drop.
+pub(crate) struct Overlay {
+    pub(crate) merged: PathBuf,
 }
 
 impl Overlay {
-    fn mount(lower: &Path, upper: &Path, work: &Path, merged: &Path) -> Option<Overlay> {
+    /// Mounts `lower` (a `:`-separated list, topmost first) under `upper`; `None` if the kernel
+    /// refuses.
+    pub(crate) fn mount(lower: &Path, upper: &Path, work: &Path, merged: &Path) -> Option<Overlay> {
         let opts = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
         let ok =
             Command::new("mount").args(["-t", "overlay", "overlay", "-o", &opts]).arg(merged).status().ok()?.success();

@@ -1,7 +1,11 @@
-//! `docker import --change`: the Dockerfile instructions dockerd accepts there (`CMD`,
-//! `ENTRYPOINT`, `ENV`, `EXPOSE`, `LABEL`, `ONBUILD`, `STOPSIGNAL`, `USER`, `VOLUME`,
-//! `WORKDIR`), applied to an empty container config. Only these one-line forms are parsed here;
-//! the full Dockerfile grammar belongs to the builder.
+//! `docker import --change` and `docker commit --change`: the Dockerfile instructions dockerd
+//! accepts there (`CMD`, `ENTRYPOINT`, `ENV`, `EXPOSE`, `LABEL`, `ONBUILD`, `STOPSIGNAL`, `USER`,
+//! `VOLUME`, `WORKDIR`), applied to a container config (empty for an import, the container's
+//! for a commit) as dockerd's `BuildFromConfig` does: `ENV` replaces a variable in place or
+//! appends it, `LABEL`, `EXPOSE` and `VOLUME` add, `ONBUILD` appends, a relative `WORKDIR` is
+//! joined to the current one, and `ENTRYPOINT` clears `Cmd` unless a `CMD` came before it.
+//! Only these one-line forms are parsed here (no `$VAR` expansion); the full Dockerfile grammar
+//! belongs to the builder.
 
 use serde_json::{json, Map, Value};
 use wharf_types::ErrorKind;
@@ -12,9 +16,21 @@ fn bad(msg: String) -> ImageError {
     ImageError::Backend { kind: ErrorKind::InvalidArgument, message: msg, source: None }
 }
 
-/// The config object (`Cmd`, `Env`, `Labels`…) that `changes` produce.
+/// The config object (`Cmd`, `Env`, `Labels`…) that `changes` produce from an empty one.
 pub(crate) fn apply_changes(changes: &[String]) -> Result<Value> {
-    let mut c = Map::new();
+    apply_config_changes(&Value::Object(Map::new()), changes)
+}
+
+/// `config` (Docker's container-config shape: `Cmd`, `Env`, `Labels`…; `null` counts as empty)
+/// with `changes` applied (see the module docs). A change dockerd refuses is an
+/// `InvalidArgument` error.
+pub fn apply_config_changes(config: &Value, changes: &[String]) -> Result<Value> {
+    let mut c = match config {
+        Value::Object(m) => m.clone(),
+        Value::Null => Map::new(),
+        _ => return Err(bad("the config must be a JSON object".into())),
+    };
+    let mut cmd_set = false;
     for change in changes {
         let line = change.trim();
         if line.is_empty() {
@@ -25,25 +41,35 @@ pub(crate) fn apply_changes(changes: &[String]) -> Result<Value> {
         match instr.to_ascii_uppercase().as_str() {
             "CMD" => {
                 c.insert("Cmd".into(), json!(exec_or_shell(rest)?));
+                cmd_set = true;
             }
             "ENTRYPOINT" => {
                 c.insert("Entrypoint".into(), json!(exec_or_shell(rest)?));
+                if !cmd_set {
+                    if let Some(cmd) = c.get_mut("Cmd") {
+                        *cmd = Value::Null;
+                    }
+                }
             }
             "ENV" => {
-                let env = c.entry("Env").or_insert_with(|| json!([])).as_array_mut().expect("Env is an array");
+                let env = array_field(&mut c, "Env");
                 for (k, v) in key_values(rest, "ENV")? {
-                    env.retain(|e| e.as_str().and_then(|s| s.split_once('=')).map(|(n, _)| n) != Some(k.as_str()));
-                    env.push(json!(format!("{k}={v}")));
+                    let new = json!(format!("{k}={v}"));
+                    let same = |e: &Value| e.as_str().map(|s| s.split_once('=').map_or(s, |(n, _)| n)) == Some(&k);
+                    match env.iter_mut().find(|e| same(e)) {
+                        Some(slot) => *slot = new,
+                        None => env.push(new),
+                    }
                 }
             }
             "LABEL" => {
-                let labels = c.entry("Labels").or_insert_with(|| json!({})).as_object_mut().expect("an object");
+                let labels = object_field(&mut c, "Labels");
                 for (k, v) in key_values(rest, "LABEL")? {
                     labels.insert(k, json!(v));
                 }
             }
             "EXPOSE" => {
-                let ports = c.entry("ExposedPorts").or_insert_with(|| json!({})).as_object_mut().expect("an object");
+                let ports = object_field(&mut c, "ExposedPorts");
                 for p in rest.split_whitespace() {
                     let (num, proto) = p.split_once('/').unwrap_or((p, "tcp"));
                     let valid_num = num.split('-').all(|n| n.parse::<u16>().is_ok());
@@ -54,8 +80,8 @@ pub(crate) fn apply_changes(changes: &[String]) -> Result<Value> {
                 }
             }
             "VOLUME" => {
-                let vols = c.entry("Volumes").or_insert_with(|| json!({})).as_object_mut().expect("an object");
                 let list = if rest.starts_with('[') { json_array(rest)? } else { words(rest) };
+                let vols = object_field(&mut c, "Volumes");
                 for v in list {
                     vols.insert(v, json!({}));
                 }
@@ -64,19 +90,54 @@ pub(crate) fn apply_changes(changes: &[String]) -> Result<Value> {
                 c.insert("User".into(), json!(rest));
             }
             "WORKDIR" => {
-                c.insert("WorkingDir".into(), json!(rest));
+                let current = c.get("WorkingDir").and_then(Value::as_str).unwrap_or_default();
+                c.insert("WorkingDir".into(), json!(workdir(current, rest)));
             }
             "STOPSIGNAL" => {
                 c.insert("StopSignal".into(), json!(rest));
             }
             "ONBUILD" => {
-                let list = c.entry("OnBuild").or_insert_with(|| json!([])).as_array_mut().expect("an array");
-                list.push(json!(rest));
+                array_field(&mut c, "OnBuild").push(json!(rest));
             }
             other => return Err(bad(format!("{other} is not a valid change command"))),
         }
     }
     Ok(Value::Object(c))
+}
+
+/// The array at `key`, made one if it is missing, `null` or something else.
+fn array_field<'m>(c: &'m mut Map<String, Value>, key: &str) -> &'m mut Vec<Value> {
+    let slot = c.entry(key).or_insert(Value::Null);
+    if !slot.is_array() {
+        *slot = json!([]);
+    }
+    slot.as_array_mut().expect("made an array above")
+}
+
+/// The object at `key`, made one if it is missing, `null` or something else.
+fn object_field<'m>(c: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+    let slot = c.entry(key).or_insert(Value::Null);
+    if !slot.is_object() {
+        *slot = json!({});
+    }
+    slot.as_object_mut().expect("made an object above")
+}
+
+/// dockerd's `WORKDIR`: a relative path is joined to the current directory (or `/`), and the
+/// result cleaned.
+fn workdir(current: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') { path.to_string() } else { format!("/{current}/{path}") };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 fn exec_or_shell(rest: &str) -> Result<Vec<String>> {
@@ -168,6 +229,40 @@ mod tests {
         assert_eq!(c["User"], "nobody");
         assert_eq!(c["WorkingDir"], "/srv");
         assert_eq!(c["StopSignal"], "SIGINT");
+    }
+
+    #[test]
+    fn applies_onto_an_existing_config_as_dockerd() {
+        let base = json!({
+            "Cmd": ["sh"], "Env": ["PATH=/bin", "A=1"], "Labels": {"x": "1"}, "WorkingDir": "/srv",
+            "ExposedPorts": {"80/tcp": {}}, "Image": "busybox", "Volumes": null,
+        });
+        let c = apply_config_changes(
+            &base,
+            &[
+                "ENV A=2 B=3".into(),
+                "LABEL y=2".into(),
+                "EXPOSE 443".into(),
+                "WORKDIR app/../www".into(),
+                "VOLUME /data".into(),
+                "ENTRYPOINT [\"/init\"]".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c["Env"], json!(["PATH=/bin", "A=2", "B=3"]), "replaced in place");
+        assert_eq!(c["Labels"], json!({"x": "1", "y": "2"}));
+        assert_eq!(c["ExposedPorts"], json!({"80/tcp": {}, "443/tcp": {}}));
+        assert_eq!(c["WorkingDir"], "/srv/www");
+        assert_eq!(c["Volumes"], json!({"/data": {}}));
+        assert_eq!(c["Entrypoint"], json!(["/init"]));
+        assert_eq!(c["Cmd"], Value::Null, "ENTRYPOINT without an earlier CMD clears Cmd");
+        assert_eq!(c["Image"], "busybox", "other fields are kept");
+        let c = apply_config_changes(&base, &["CMD [\"x\"]".into(), "ENTRYPOINT /e".into()]).unwrap();
+        assert_eq!(c["Cmd"], json!(["x"]));
+        assert_eq!(apply_config_changes(&Value::Null, &[]).unwrap(), json!({}));
+        assert!(apply_config_changes(&json!([]), &[]).is_err());
+        assert_eq!(workdir("", "a"), "/a");
+        assert_eq!(workdir("/x", "/abs/./b/.."), "/abs");
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Getting images in: `docker load` (archives) and `docker import` (a root filesystem tar), and
-//! unpacking layers into snapshots.
+//! Getting images in: `docker load` (archives), `docker import` (a root filesystem tar) and
+//! `docker commit` (a container's changes as a layer tar on its image), and unpacking layers
+//! into snapshots.
 //!
 //! Order of work, for crash safety (see the store's module docs): a lease is taken; blobs are
 //! written under it; layers are unpacked into `extract-…` snapshots and committed under their
 //! chain IDs; one transaction then inserts the image, its layers and names (GC roots from then
-//! on); the lease is dropped last.
+//! on); the lease is dropped last. All three go through [`ImageStore::register`]; import and
+//! commit share the storing of their layer tar and config.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -16,7 +18,7 @@ use wharf_store::rusqlite::params;
 use wharf_store::{Leases, Tx};
 use wharf_types::Progress;
 
-use super::{db_err, now_nanos, short12, ImageStore, ImportOptions, EXTRACT_PREFIX};
+use super::{db_err, now_nanos, short12, CommitOptions, ImageStore, ImportOptions, EXTRACT_PREFIX};
 use crate::archive::{read_archive, BlobSink, LoadedImage};
 use crate::error::{ImageError, Result};
 use crate::model::{chain_ids, Compression, Platform};
@@ -49,6 +51,28 @@ struct LayerIn {
     blob_size: u64,
     media_type: String,
     diff_id: String,
+}
+
+/// An image to make visible: its config blob, layers (bottom first) and names.
+struct Registration<'a> {
+    /// The image ID (config digest).
+    id: &'a str,
+    config_size: u64,
+    manifest_digest: Option<String>,
+    /// The local parent image (`docker commit`), which must still exist when the image is
+    /// registered.
+    parent: Option<&'a str>,
+    layers: &'a [LayerIn],
+    names: &'a [ImageRef],
+    /// Record the naming as a tag operation (`LastTagTime`), as `docker commit repo:tag` does.
+    tag_time: bool,
+}
+
+/// A parent image as `docker commit` builds on it.
+struct ParentImage {
+    id: String,
+    config: serde_json::Value,
+    layers: Vec<LayerIn>,
 }
 
 /// A layer unpacked while its blob streamed in, before its parent was known (overlay-style
@@ -336,15 +360,16 @@ impl ImageStore {
             })
             .collect::<Result<_>>()?;
         let names: Vec<ImageRef> = img.repo_tags.iter().map(|r| r.clone().with_default_tag()).collect();
-        let moved = self.register(
-            &id,
+        let reg = Registration {
+            id: &id,
             config_size,
-            img.manifest_digest.as_ref().map(|d| d.to_string()),
-            &layers,
-            &names,
-            staged,
-            progress,
-        )?;
+            manifest_digest: img.manifest_digest.as_ref().map(|d| d.to_string()),
+            parent: None,
+            layers: &layers,
+            names: &names,
+            tag_time: false,
+        };
+        let moved = self.register(&reg, staged, progress)?;
         let mut lines = Vec::new();
         for (name, old) in moved {
             lines.push(format!("The image {name} already exists, renaming the old one with ID {old} to empty string"));
@@ -360,30 +385,44 @@ impl ImageStore {
         Ok(lines)
     }
 
-    /// Unpacks `layers` and, in one transaction, records the image, its layers and `names`.
-    /// Returns the names that moved from another image: `(familiar name, old image ID)`.
-    #[allow(clippy::too_many_arguments)]
+    /// Unpacks the image's layers and, in one transaction, records the image, its layers and
+    /// names. Returns the names that moved from another image: `(familiar name, old image ID)`.
+    /// A parent that no longer exists is `NoSuchImage`, checked under the layer lock (which
+    /// removals take) before anything is unpacked, and again in the transaction.
     fn register(
         &self,
-        id: &str,
-        config_size: u64,
-        manifest_digest: Option<String>,
-        layers: &[LayerIn],
-        names: &[ImageRef],
+        reg: &Registration<'_>,
         staged: &mut HashMap<String, Staged>,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<(String, String)>> {
         let _g = self.lock_layers();
-        let unpacked = self.unpack(layers, staged, progress)?;
+        let parent_exists = |tx: &Tx<'_>, p: &str| -> Result<()> {
+            match ImageStore::image_row(tx, p)? {
+                Some(_) => Ok(()),
+                None => Err(ImageError::NoSuchImage(p.to_string())),
+            }
+        };
+        if let Some(p) = reg.parent {
+            self.db.read(|tx| parent_exists(tx, p))?;
+        }
+        let unpacked = self.unpack(reg.layers, staged, progress)?;
         let now = now_nanos();
+        let id = reg.id;
+        let names = reg.names;
         self.db.tx(|tx| {
+            if let Some(p) = reg.parent {
+                parent_exists(tx, p)?;
+            }
             tx.execute(
                 "INSERT INTO images (id, config_size, manifest_digest, parent, added_at, last_tag_time)
-                 VALUES (?1, ?2, ?3, '', ?4, NULL)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)
                  ON CONFLICT(id) DO UPDATE SET manifest_digest = COALESCE(images.manifest_digest, excluded.manifest_digest)",
-                params![id, config_size as i64, manifest_digest, now],
+                params![id, reg.config_size as i64, reg.manifest_digest, reg.parent.unwrap_or_default(), now],
             )
             .map_err(db_err)?;
+            if reg.tag_time && !names.is_empty() {
+                tx.execute("UPDATE images SET last_tag_time = ?2 WHERE id = ?1", params![id, now]).map_err(db_err)?;
+            }
             for (i, l) in unpacked.iter().enumerate() {
                 insert_layer(tx, l)?;
                 tx.execute(
@@ -544,6 +583,52 @@ impl ImageStore {
         result
     }
 
+    /// Stores a layer stream (plain or compressed; `head` holds its first bytes, already read
+    /// from `rest`) as a blob under `lease`, and measures its diff ID.
+    fn store_layer(&self, head: &[u8], rest: &mut dyn Read, lease: &str, what: &'static str) -> Result<LayerIn> {
+        let write_err = |e| ImageError::io(what, e);
+        let mut w = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(lease);
+        let compression = Compression::sniff(head);
+        io::Write::write_all(&mut w, head).map_err(write_err)?;
+        let blob_size = io::copy(rest, &mut w).map_err(write_err)? + head.len() as u64;
+        let blob = w.commit().map_err(ImageError::storage)?;
+        let diff_id = match compression {
+            // The digest of a plain tar is its diff ID.
+            Compression::None if blob.as_str().starts_with("sha256:") => blob.to_string(),
+            _ => {
+                let mut f = self.blobs.open_blob(&blob).map_err(ImageError::storage)?;
+                crate::model::compute_diff_id(&mut f)?.to_string()
+            }
+        };
+        let media_type = match compression {
+            Compression::None => crate::model::media_types::DOCKER_LAYER,
+            Compression::Gzip => crate::model::media_types::DOCKER_LAYER_GZIP,
+            Compression::Zstd => crate::model::media_types::DOCKER_LAYER_ZSTD,
+        };
+        Ok(LayerIn { blob, blob_size, media_type: media_type.to_string(), diff_id })
+    }
+
+    /// Stores an image config under `lease`: `(image ID, size)`.
+    fn store_config(&self, config: &serde_json::Value, lease: &str) -> Result<(String, u64)> {
+        let bytes = serde_json::to_vec(config).map_err(|e| ImageError::manifest(e.to_string()))?;
+        let mut cw = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(lease);
+        io::Write::write_all(&mut cw, &bytes).map_err(|e| ImageError::io("storing the config", e))?;
+        Ok((cw.commit().map_err(ImageError::storage)?.to_string(), bytes.len() as u64))
+    }
+
+    /// Runs `make` under a fresh lease, drops the lease, and collects garbage on failure.
+    fn leased<T>(&self, what: &str, make: impl FnOnce(&str) -> Result<T>) -> Result<T> {
+        let (leases, lease) = self.new_lease(what)?;
+        let result = make(&lease);
+        if let Err(e) = leases.delete_lease(&lease) {
+            tracing::debug!(lease, "dropping lease: {e}");
+        }
+        if result.is_err() {
+            let _ = self.gc();
+        }
+        result
+    }
+
     /// `docker import`: makes a one-layer image of a root filesystem tar (plain or compressed),
     /// with a config built from `opts` (`--change`, `--message`, `--platform`). Returns the
     /// image ID.
@@ -551,27 +636,12 @@ impl ImageStore {
         let platform = if opts.platform.is_empty() { self.platform.clone() } else { Platform::parse(&opts.platform)? };
         let config_changes = super::changes::apply_changes(&opts.changes)?;
         let name = import_name(&opts.repo, &opts.tag)?;
-        let (leases, lease) = self.new_lease("import")?;
-        let result = (|| {
-            // The tar as given becomes the layer blob; unpacking it measures its diff ID.
-            let mut w = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(&lease);
-            let mut head = [0u8; 4];
+        let id = self.leased("import", |lease| {
+            // The tar as given becomes the layer blob; unpacking it checks its diff ID.
             let mut input = io::BufReader::with_capacity(256 * 1024, tar);
+            let mut head = [0u8; 4];
             let n = read_head(&mut input, &mut head)?;
-            let compression = Compression::sniff(&head[..n]);
-            io::Write::write_all(&mut w, &head[..n]).map_err(|e| ImageError::io("storing the import", e))?;
-            let blob_size =
-                io::copy(&mut input, &mut w).map_err(|e| ImageError::io("storing the import", e))? + n as u64;
-            let blob = w.commit().map_err(ImageError::storage)?;
-            let diff_id = {
-                let mut f = self.blobs.open_blob(&blob).map_err(ImageError::storage)?;
-                crate::model::compute_diff_id(&mut f)?.to_string()
-            };
-            let media_type = match compression {
-                Compression::None => crate::model::media_types::DOCKER_LAYER,
-                Compression::Gzip => crate::model::media_types::DOCKER_LAYER_GZIP,
-                Compression::Zstd => crate::model::media_types::DOCKER_LAYER_ZSTD,
-            };
+            let layer = self.store_layer(&head[..n], &mut input, lease, "storing the import")?;
             let now = wharf_types::format_rfc3339_nanos(now_nanos());
             let comment = if opts.message.is_empty() { "Imported from -".to_string() } else { opts.message.clone() };
             let mut config = serde_json::json!({
@@ -581,30 +651,157 @@ impl ImageStore {
                 "created": now,
                 "history": [{"created": now, "comment": comment}],
                 "os": platform.os,
-                "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+                "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
             });
             if let Some(v) = platform.variant.as_deref().filter(|v| !v.is_empty()) {
                 config["variant"] = serde_json::Value::String(v.to_string());
             }
-            let bytes = serde_json::to_vec(&config).map_err(|e| ImageError::manifest(e.to_string()))?;
-            let mut cw = self.blobs.writer(None).map_err(ImageError::storage)?.with_lease(&lease);
-            io::Write::write_all(&mut cw, &bytes).map_err(|e| ImageError::io("storing the config", e))?;
-            let id = cw.commit().map_err(ImageError::storage)?.to_string();
-            let layer = LayerIn { blob, blob_size, media_type: media_type.to_string(), diff_id };
+            let (id, config_size) = self.store_config(&config, lease)?;
             let names: Vec<ImageRef> = name.into_iter().collect();
-            self.register(&id, bytes.len() as u64, None, &[layer], &names, &mut HashMap::new(), progress)?;
+            let reg = Registration {
+                id: &id,
+                config_size,
+                manifest_digest: None,
+                parent: None,
+                layers: std::slice::from_ref(&layer),
+                names: &names,
+                tag_time: false,
+            };
+            self.register(&reg, &mut HashMap::new(), progress)?;
             Ok(id)
-        })();
-        if let Err(e) = leases.delete_lease(&lease) {
-            tracing::debug!(lease, "dropping lease: {e}");
+        })?;
+        self.publish("import", &id, None);
+        Ok(id)
+    }
+
+    /// `docker commit`: a new image from `layer` (the container's changes as an uncompressed
+    /// layer tar, as [`wharf_fs::diff_layer`] writes it) on top of `opts.parent`, with the
+    /// config, history entry and name `opts` gives (see [`CommitOptions`]). Returns the image
+    /// ID.
+    ///
+    /// As dockerd (both its image stores): the new config copies the parent's platform,
+    /// `rootfs` and `history`, then appends the layer's diff ID and one history entry; a layer
+    /// tar with no member (nothing changed) adds no layer, and its history entry is marked
+    /// `empty_layer`. The layer goes the way of `load` and `import`: blob stored under a lease,
+    /// unpacked once into the snapshot named by its chain ID (on the parent's), image visible in
+    /// one transaction. A parent removed meanwhile is `NoSuchImage`, leaving nothing behind.
+    /// A name publishes the image `tag` event, as dockerd's commit does (the container's
+    /// `commit` event is the caller's).
+    pub fn commit(&self, layer: impl Read, opts: &CommitOptions) -> Result<String> {
+        let name = import_name(&opts.repo, &opts.tag)?;
+        let image_config = super::changes::apply_config_changes(&opts.config, &opts.changes)?;
+        let parent = match opts.parent.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => Some(self.parent_image(p)?),
+            None => None,
+        };
+        let names: Vec<ImageRef> = name.into_iter().collect();
+        let id = self.leased("commit", |lease| {
+            let mut input = io::BufReader::with_capacity(256 * 1024, layer);
+            let mut head = vec![0u8; 512];
+            let n = read_head(&mut input, &mut head)?;
+            head.truncate(n);
+            // dockerd's `archive.IsEmpty`: a tar whose first header block is the end marker.
+            let new_layer = if head.iter().all(|b| *b == 0) {
+                io::copy(&mut input, &mut io::sink()).map_err(|e| ImageError::io("reading the layer", e))?;
+                None
+            } else {
+                Some(self.store_layer(&head, &mut input, lease, "storing the layer")?)
+            };
+            let config = self.commit_config(parent.as_ref(), image_config, new_layer.as_ref(), opts);
+            let (id, config_size) = self.store_config(&config, lease)?;
+            let mut layers: Vec<LayerIn> = parent.as_ref().map(|p| p.layers.clone()).unwrap_or_default();
+            layers.extend(new_layer);
+            let reg = Registration {
+                id: &id,
+                config_size,
+                manifest_digest: None,
+                parent: parent.as_ref().map(|p| p.id.as_str()),
+                layers: &layers,
+                names: &names,
+                tag_time: true,
+            };
+            self.register(&reg, &mut HashMap::new(), &mut |_| {})?;
+            Ok(id)
+        })?;
+        for n in &names {
+            self.publish("tag", &id, Some(&n.familiar()));
         }
-        match &result {
-            Ok(id) => self.publish("import", id, None),
-            Err(_) => {
-                let _ = self.gc();
+        Ok(id)
+    }
+
+    /// The image `name` as a commit's parent: its ID, config and layers as they are now.
+    fn parent_image(&self, name: &str) -> Result<ParentImage> {
+        let (id, rows) = self.db.read(|tx| {
+            let id = super::resolve_in(tx, name)?;
+            let rows = Self::layers_of(tx, &id)?;
+            Ok::<_, ImageError>((id, rows))
+        })?;
+        let config = self.config_json(&id)?;
+        let layers = rows
+            .into_iter()
+            .map(|r| {
+                Ok(LayerIn {
+                    blob: r.blob_digest.parse().map_err(ImageError::storage)?,
+                    blob_size: r.blob_size,
+                    media_type: r.media_type,
+                    diff_id: r.diff_id,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(ParentImage { id, config, layers })
+    }
+
+    /// The config of a committed image (dockerd's `NewChildImage` / `generateCommitImageConfig`).
+    fn commit_config(
+        &self,
+        parent: Option<&ParentImage>,
+        image_config: serde_json::Value,
+        layer: Option<&LayerIn>,
+        opts: &CommitOptions,
+    ) -> serde_json::Value {
+        use serde_json::{json, Value};
+        let empty = json!({});
+        let p = parent.map_or(&empty, |p| &p.config);
+        let text = |k: &str| p.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let author = if opts.author.is_empty() { text("author").unwrap_or_default() } else { opts.author.clone() };
+        let created = wharf_types::format_rfc3339_nanos(opts.created.unwrap_or_else(now_nanos));
+        let mut diff_ids: Vec<Value> =
+            p.pointer("/rootfs/diff_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut history: Vec<Value> = p.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut entry = json!({"created": created, "created_by": opts.created_by});
+        if !author.is_empty() {
+            entry["author"] = json!(author);
+        }
+        if !opts.comment.is_empty() {
+            entry["comment"] = json!(opts.comment);
+        }
+        match layer {
+            Some(l) => diff_ids.push(json!(l.diff_id)),
+            None => entry["empty_layer"] = json!(true),
+        }
+        history.push(entry);
+        let mut config = json!({
+            "architecture": text("architecture").unwrap_or_else(|| self.platform.architecture.clone()),
+            "os": text("os").unwrap_or_else(|| self.platform.os.clone()),
+            "config": image_config,
+            "created": created,
+            "history": history,
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        if !author.is_empty() {
+            config["author"] = json!(author);
+        }
+        for k in ["variant", "os.version", "os.features"] {
+            if let Some(v) = p.get(k).filter(|v| !v.is_null()) {
+                config[k] = v.clone();
             }
         }
-        result
+        if parent.is_none() {
+            if let Some(v) = self.platform.variant.as_deref().filter(|v| !v.is_empty()) {
+                config["variant"] = json!(v);
+            }
+        }
+        config
     }
 }
 

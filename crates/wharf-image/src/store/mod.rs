@@ -1,6 +1,6 @@
 //! The image store: images, their names and layers in the metadata database, their blobs in the
 //! content store, their layers unpacked into snapshots; and the operations `docker images`,
-//! `inspect`, `tag`, `rmi`, `history`, `prune`, `load`, `save` and `import` need.
+//! `inspect`, `tag`, `rmi`, `history`, `prune`, `load`, `save`, `import` and `commit` need.
 //!
 //! Every method blocks (SQLite, file system): async callers use `spawn_blocking`.
 //!
@@ -33,8 +33,9 @@ use crate::error::{ImageError, Result};
 use crate::model::{image_history, parse_config, HistoryEntry, Platform};
 use crate::reference::{short_id_hex, ImageRef};
 
+pub use changes::apply_config_changes;
 pub use schema::{COMPONENT, MIGRATIONS};
-pub use types::{DeleteItem, GraphDriver, ImageInfo, ImportOptions, ListOptions, PruneReport};
+pub use types::{CommitOptions, DeleteItem, GraphDriver, ImageInfo, ImportOptions, ListOptions, PruneReport};
 
 /// Prefix of the keys of snapshots being unpacked; any left at start are a crash's leftovers.
 const EXTRACT_PREFIX: &str = "extract-";
@@ -435,6 +436,15 @@ impl ImageStore {
         })
     }
 
+    /// The directories holding the content of image `name`'s layers, topmost first: the
+    /// snapshots' own directories (for overlay2, the `lowerdir`s of a container made from it,
+    /// what `docker diff` compares a container's upper directory with; for vfs, the first one
+    /// is the image's full tree).
+    pub fn layer_dirs(&self, name: &str) -> Result<Vec<std::path::PathBuf>> {
+        let (_, chain) = self.layer_chain(name)?;
+        chain.iter().rev().map(|(c, _)| self.snapshots.upper_dir(c).map_err(ImageError::storage)).collect()
+    }
+
     /// The config blob of image `name` (its ID is the digest of these bytes).
     pub fn config_bytes(&self, name: &str) -> Result<(String, Vec<u8>)> {
         let id = self.resolve(name)?;
@@ -526,7 +536,9 @@ impl ImageStore {
                     out.push(DeleteItem::Untagged(f.clone()));
                     untagged_events.push(f);
                 }
-                if left > 0 || !users.is_empty() {
+                // An image that keeps a name, a container or a child image (`docker commit`)
+                // stays: the untag finished the removal, as dockerd's (quiet) conflict check.
+                if left > 0 || !users.is_empty() || self.child_count(&id)? > 0 {
                     for f in untagged_events {
                         self.publish("untag", &id, Some(&f));
                     }
@@ -558,10 +570,7 @@ impl ImageStore {
                 }
             }
         }
-        let children = self.db.read(|tx| {
-            tx.query_row("SELECT COUNT(*) FROM images WHERE parent = ?1", [&id], |r| r.get::<_, i64>(0)).map_err(db_err)
-        })?;
-        if children > 0 {
+        if self.child_count(&id)? > 0 {
             return Err(ImageError::Conflict(format!(
                 "conflict: unable to delete {short} (cannot be forced) - image has dependent child images"
             )));
@@ -572,6 +581,13 @@ impl ImageStore {
         }
         self.publish("delete", &id, None);
         Ok(out)
+    }
+
+    /// How many images name `id` as their parent (images committed from its containers).
+    fn child_count(&self, id: &str) -> Result<i64> {
+        self.db.read(|tx| {
+            tx.query_row("SELECT COUNT(*) FROM images WHERE parent = ?1", [id], |r| r.get::<_, i64>(0)).map_err(db_err)
+        })
     }
 
     /// Deletes image `id` with its names; then its layers no other image uses (rows, snapshots,

@@ -334,3 +334,275 @@ fn images_used_by_containers_are_conflicts() {
     assert!(r.deleted.is_empty(), "{r:?}");
     assert_eq!(store.disk_usage().unwrap().iter().map(|i| i.containers).collect::<Vec<_>>(), vec![Some(1), Some(1)]);
 }
+
+// ----- commit ------------------------------------------------------------------------------
+
+/// Events published so far: `(action, id, name)`.
+fn events_of(bus: &EventBus) -> Vec<(String, String, String)> {
+    let filter = wharf_events::EventFilter::new(Filters::default()).unwrap();
+    let (past, _) = bus.subscribe(Some(0), None, filter);
+    past.iter()
+        .map(|e| (e.action.clone(), e.actor_id.clone(), e.attributes.get("name").cloned().unwrap_or_default()))
+        .collect()
+}
+
+/// A container's changes as `docker commit` gets them: a writable snapshot on the image's top
+/// layer, changed, then diffed against its parent (vfs: a full copy) by `wharf_fs`.
+fn container_changes(store: &ImageStore, image: &str, key: &str, change: impl FnOnce(&std::path::Path)) -> Vec<u8> {
+    let (_, chain) = store.layer_chain(image).unwrap();
+    let top = chain.last().map(|(c, _)| c.as_str());
+    let snaps = store.snapshotter();
+    snaps.prepare(key, top, Default::default()).unwrap();
+    let dir = snaps.apply_dir(key).unwrap();
+    change(&dir);
+    let upper = wharf_fs::Root::new(&dir).unwrap();
+    let lower_dir = top.map(|t| snaps.upper_dir(t).unwrap());
+    let empty = tempfile::tempdir().unwrap();
+    let lower = wharf_fs::Root::new(lower_dir.as_deref().unwrap_or(empty.path())).unwrap();
+    let mut tar = Vec::new();
+    let source = wharf_fs::DiffSource::Compare { lower: &lower, upper: &upper };
+    wharf_fs::diff_layer(source, &mut tar, &wharf_fs::DiffOptions::default()).unwrap();
+    tar
+}
+
+fn config_of(store: &ImageStore, id: &str) -> serde_json::Value {
+    serde_json::from_slice(&store.config_bytes(id).unwrap().1).unwrap()
+}
+
+#[test]
+fn commit_on_top_of_an_image() {
+    let f = fixture();
+    let (a, base) = archive(
+        &["base:1"],
+        &[layer(&[("etc/os-release", "wharf"), ("bin/sh", "#!")]), layer(&[("app/run", "hello")])],
+        "2024-01-02T03:04:05Z",
+        json!({"a": "1"}),
+    );
+    load(&f.store, &a);
+    let tar = container_changes(&f.store, "base:1", "ctr1", |d| {
+        std::fs::write(d.join("app/new"), "added").unwrap();
+        std::fs::remove_file(d.join("bin/sh")).unwrap();
+    });
+    let opts = CommitOptions {
+        parent: Some("base:1".into()),
+        config: json!({"Cmd": ["sh"], "Env": ["A=1"], "Labels": {"a": "1"}}),
+        changes: vec!["ENV B=2".into(), "LABEL c=3".into()],
+        author: "me <me@example.com>".into(),
+        comment: "a snapshot".into(),
+        created_by: "sh -c echo hi".into(),
+        created: Some(1_750_000_000_123_456_789),
+        repo: "committed".into(),
+        tag: "v1".into(),
+    };
+    let id = f.store.commit(Cursor::new(&tar), &opts).unwrap();
+    assert_ne!(id, base);
+    assert_eq!(id, sha(&f.store.config_bytes(&id).unwrap().1), "the ID is the config digest");
+
+    let parent_cfg = config_of(&f.store, &base);
+    let cfg = config_of(&f.store, &id);
+    let mut want_ids = parent_cfg["rootfs"]["diff_ids"].as_array().unwrap().clone();
+    want_ids.push(json!(sha(&tar)));
+    assert_eq!(cfg["rootfs"]["diff_ids"], json!(want_ids));
+    let hist = cfg["history"].as_array().unwrap();
+    assert_eq!(hist.len(), parent_cfg["history"].as_array().unwrap().len() + 1);
+    assert_eq!(
+        hist.last().unwrap(),
+        &json!({"created": "2025-06-15T15:06:40.123456789Z", "created_by": "sh -c echo hi",
+                "author": "me <me@example.com>", "comment": "a snapshot"})
+    );
+    assert_eq!((cfg["architecture"].as_str(), cfg["os"].as_str()), (Some("amd64"), Some("linux")));
+    assert_eq!(cfg["config"]["Env"], json!(["A=1", "B=2"]));
+    assert_eq!(cfg["config"]["Labels"], json!({"a": "1", "c": "3"}));
+
+    let info = f.store.inspect("committed:v1").unwrap();
+    assert_eq!(info.id, id);
+    assert_eq!(info.parent, base);
+    assert_eq!(info.repo_tags, vec!["committed:v1"]);
+    assert!(info.last_tag_time.is_some());
+    assert_eq!((info.author.as_str(), info.comment.as_str()), ("me <me@example.com>", "a snapshot"));
+    assert_eq!(info.layers.len(), 3);
+    let history = f.store.history(&id).unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!((history[0].0.created_by.as_str(), history[0].2.as_str()), ("sh -c echo hi", id.as_str()));
+
+    // The new layer was unpacked once, on the parent's snapshot.
+    let (_, chain) = f.store.layer_chain(&id).unwrap();
+    let (_, base_chain) = f.store.layer_chain(&base).unwrap();
+    assert_eq!(&chain[..2], &base_chain[..]);
+    let top = f.store.snapshotter().upper_dir(&chain[2].0).unwrap();
+    assert_eq!(std::fs::read_to_string(top.join("app/new")).unwrap(), "added");
+    assert_eq!(std::fs::read_to_string(top.join("app/run")).unwrap(), "hello");
+    assert!(!top.join("bin/sh").exists(), "the whiteout deleted it");
+    assert_eq!(f.store.snapshotter().stat(&chain[2].0).unwrap().parent.as_deref(), Some(chain[1].0.as_str()));
+    assert_eq!(f.store.layer_dirs(&id).unwrap()[0], top);
+
+    // Only the name's `tag` event: the container's `commit` event is the daemon's.
+    let evs: Vec<_> = events_of(&f.events).into_iter().filter(|(_, i, _)| *i == id).collect();
+    assert_eq!(evs, vec![("tag".to_string(), id.clone(), "committed:v1".to_string())]);
+
+    // A child keeps its parent: untagging the parent's last name leaves it, deleting it by ID
+    // is a conflict (dockerd's rules).
+    assert_eq!(f.store.remove("base:1", false, false).unwrap(), vec![DeleteItem::Untagged("base:1".into())]);
+    assert!(f.store.resolve(&base).is_ok());
+    let e = f.store.remove(&base, true, false).unwrap_err();
+    assert!(e.to_string().contains("image has dependent child images"), "{e}");
+    // `docker images` hides the untagged parent (an intermediate image); -a shows it.
+    assert_eq!(f.store.list(&ListOptions::default()).unwrap().len(), 1);
+    assert_eq!(f.store.list(&ListOptions { all: true, ..Default::default() }).unwrap().len(), 2);
+    f.store.snapshotter().remove("ctr1").unwrap();
+    f.store.remove(&id, false, false).unwrap();
+    f.store.remove(&base, false, false).unwrap();
+    assert_eq!(f.store.count().unwrap(), 0);
+    assert!(f.store.snapshotter().list().unwrap().is_empty());
+    assert!(f.store.blobs.list().unwrap().is_empty());
+}
+
+#[test]
+fn commit_without_changes_adds_no_layer() {
+    let f = fixture();
+    let (a, base) = archive(&["base:1"], &[layer(&[("x", "1")])], "2024-01-01T00:00:00Z", json!({}));
+    load(&f.store, &a);
+    let tar = container_changes(&f.store, "base:1", "ctr", |_| {});
+    assert_eq!(tar, vec![0u8; 1024], "nothing changed: an empty tar");
+    for (input, created) in [(tar, 1), (Vec::new(), 2)] {
+        let opts = CommitOptions {
+            parent: Some(base.clone()),
+            created_by: "sh".into(),
+            created: Some(created),
+            ..Default::default()
+        };
+        let id = f.store.commit(Cursor::new(&input), &opts).unwrap();
+        assert_ne!(id, base);
+        let cfg = config_of(&f.store, &id);
+        assert_eq!(cfg["rootfs"]["diff_ids"], config_of(&f.store, &base)["rootfs"]["diff_ids"]);
+        assert_eq!(cfg["history"].as_array().unwrap().last().unwrap()["empty_layer"], json!(true));
+        assert_eq!(cfg["config"], json!({}), "a null config is an empty one");
+        assert_eq!(f.store.layer_chain(&id).unwrap().1, f.store.layer_chain(&base).unwrap().1);
+        let history = f.store.history(&id).unwrap();
+        assert!(history[0].0.empty_layer);
+        assert_eq!(history[0].1, 0);
+        assert!(f.store.inspect(&id).unwrap().repo_tags.is_empty());
+    }
+    assert_eq!(f.store.count().unwrap(), 3);
+}
+
+#[test]
+fn commit_from_scratch_and_bad_input() {
+    let f = fixture();
+    let tar = layer(&[("hello", "world")]);
+    let opts = CommitOptions { config: json!({"Cmd": ["/hello"]}), repo: "scratchy".into(), ..Default::default() };
+    let id = f.store.commit(Cursor::new(&tar), &opts).unwrap();
+    let info = f.store.inspect("scratchy:latest").unwrap();
+    assert_eq!((info.id.as_str(), info.parent.as_str()), (id.as_str(), ""));
+    assert_eq!(info.layers, vec![sha(&tar)]);
+    assert_eq!(info.architecture, Platform::host().architecture);
+    let (_, chain) = f.store.layer_chain(&id).unwrap();
+    let dir = f.store.snapshotter().upper_dir(&chain[0].0).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("hello")).unwrap(), "world");
+    // The name moves from an older image, as `docker commit` over an existing tag.
+    let again = f.store.commit(Cursor::new(&tar), &CommitOptions { created: Some(5), ..opts.clone() }).unwrap();
+    assert_eq!(f.store.resolve("scratchy").unwrap(), again);
+    assert!(f.store.inspect(&id).unwrap().repo_tags.is_empty());
+
+    // Refused before anything is stored.
+    let bad = |o: CommitOptions| f.store.commit(Cursor::new(&tar), &o).unwrap_err();
+    let e = bad(CommitOptions { changes: vec!["RUN x".into()], ..Default::default() });
+    assert_eq!(e.kind(), wharf_types::ErrorKind::InvalidArgument);
+    let e = bad(CommitOptions { repo: "Bad:Name".into(), ..Default::default() });
+    assert_eq!(e.kind(), wharf_types::ErrorKind::InvalidArgument);
+    let e = bad(CommitOptions { repo: format!("x@{}", sha(b"d")), ..Default::default() });
+    assert!(e.to_string().contains("digest reference"), "{e}");
+    let e = bad(CommitOptions { parent: Some("nosuch".into()), ..Default::default() });
+    assert!(matches!(e, ImageError::NoSuchImage(_)), "{e:?}");
+    // A layer that is not a tar: the unpack fails, nothing is left.
+    let before = f.store.blobs.list().unwrap().len();
+    assert!(f.store.commit(Cursor::new(b"not a tar at all".to_vec()), &CommitOptions::default()).is_err());
+    assert_eq!(f.store.blobs.list().unwrap().len(), before);
+    assert_eq!(f.store.count().unwrap(), 2);
+}
+
+/// A layer stream that removes the parent image while it is being read.
+struct RemovesParent<'s> {
+    store: &'s ImageStore,
+    parent: String,
+    data: Cursor<Vec<u8>>,
+    reads: u32,
+}
+
+impl std::io::Read for RemovesParent<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reads += 1;
+        if self.reads == 2 {
+            self.store.remove(&self.parent, true, false).unwrap();
+        }
+        let n = buf.len().min(4096);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn a_parent_removed_mid_commit_is_a_clean_error() {
+    let f = fixture();
+    let (a, base) = archive(&["base:1"], &[layer(&[("x", "1")])], "2024-01-01T00:00:00Z", json!({}));
+    load(&f.store, &a);
+    let big = "y".repeat(64 * 1024);
+    let tar = layer(&[("big", big.as_str()), ("z", "2")]);
+    let reader = RemovesParent { store: &f.store, parent: base.clone(), data: Cursor::new(tar), reads: 0 };
+    let opts = CommitOptions { parent: Some("base:1".into()), repo: "child".into(), ..Default::default() };
+    let e = f.store.commit(reader, &opts).unwrap_err();
+    assert!(matches!(&e, ImageError::NoSuchImage(p) if *p == base), "{e:?}");
+    assert_eq!(e.kind(), wharf_types::ErrorKind::NotFound);
+    // Nothing is left: no image, no name, no snapshot, no blob, no lease.
+    assert_eq!(f.store.count().unwrap(), 0);
+    assert!(f.store.resolve("child").is_err());
+    assert!(f.store.snapshotter().list().unwrap().is_empty());
+    assert!(f.store.blobs.list().unwrap().is_empty());
+    assert!(Leases::new(&f.store.db).list_leases().unwrap().is_empty());
+}
+
+/// The overlay2 flow a daemon runs: a container's upper directory is diffed for `docker diff`
+/// (against the image's layer directories) and as the layer `docker commit` stores.
+#[test]
+fn overlay_commit_and_diff_of_a_container_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    if !wharf_snapshot::OverlaySnapshotter::detect(dir.path()) {
+        eprintln!("skipped: overlayfs unavailable here");
+        return;
+    }
+    let (store, _) = open_with(dir.path(), "overlay2");
+    let (a, base) = archive(
+        &["ov:1"],
+        &[layer(&[("etc/a", "1"), ("etc/b", "2")]), layer(&[("etc/c", "3")])],
+        "2024-01-01T00:00:00Z",
+        json!({}),
+    );
+    store.load(Cursor::new(&a), None, &mut |_| {}).unwrap();
+    let (_, chain) = store.layer_chain("ov:1").unwrap();
+    let snaps = store.snapshotter();
+    snaps.prepare("ctr", Some(&chain[1].0), Default::default()).unwrap();
+    // What the container did, as overlayfs records it in the upper directory.
+    let upper_dir = snaps.upper_dir("ctr").unwrap();
+    std::fs::create_dir(upper_dir.join("etc")).unwrap();
+    std::fs::write(upper_dir.join("etc/c"), "changed").unwrap();
+    std::fs::write(upper_dir.join("etc/new"), "new").unwrap();
+    wharf_fs::Root::new(&upper_dir).unwrap().mknod("etc/a", wharf_fs::NodeKind::Char, 0, (0, 0)).unwrap();
+
+    let upper = wharf_fs::Root::new(&upper_dir).unwrap();
+    let lowers: Vec<wharf_fs::Root> =
+        store.layer_dirs("ov:1").unwrap().iter().map(|d| wharf_fs::Root::new(d).unwrap()).collect();
+    let diff = wharf_fs::archive::changes(wharf_fs::DiffSource::Overlay { upper: &upper, lowers: &lowers }).unwrap();
+    let diff: Vec<(u8, &str)> = diff.iter().map(|c| (c.kind.code(), c.path.as_str())).collect();
+    assert_eq!(diff, [(0, "/etc"), (2, "/etc/a"), (0, "/etc/c"), (1, "/etc/new")]);
+
+    let mut tar = Vec::new();
+    let source = wharf_fs::DiffSource::OverlayUpper { upper: &upper };
+    wharf_fs::diff_layer(source, &mut tar, &wharf_fs::DiffOptions::default()).unwrap();
+    let id = store.commit(Cursor::new(&tar), &CommitOptions { parent: Some(base), ..Default::default() }).unwrap();
+    let (_, new_chain) = store.layer_chain(&id).unwrap();
+    assert_eq!(new_chain.len(), 3);
+    let top = snaps.upper_dir(&new_chain[2].0).unwrap();
+    assert_eq!(std::fs::read_to_string(top.join("etc/c")).unwrap(), "changed");
+    assert!(!top.join("etc/b").exists(), "a layer snapshot holds only its own changes");
+    assert_eq!(wharf_fs::Root::new(&top).unwrap().metadata("etc/a").unwrap().rdev, (0, 0), "the whiteout");
+    assert_eq!(snaps.stat(&new_chain[2].0).unwrap().parent.as_deref(), Some(chain[1].0.as_str()));
+}

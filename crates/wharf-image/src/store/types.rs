@@ -99,6 +99,31 @@ pub struct ImportOptions {
     pub platform: String,
 }
 
+/// What `docker commit` (`POST /commit`) makes an image of, besides the layer tar.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CommitOptions {
+    /// The image the container was created from (an ID or a name; resolved when the commit
+    /// starts), or `None` for a container without an image (`FROM scratch`).
+    pub parent: Option<String>,
+    /// The image's `config` (Docker's container-config shape, `null` for none): the container's
+    /// `Config`, or the request body's config already merged with it as dockerd's `merge`.
+    pub config: serde_json::Value,
+    /// `changes`: Dockerfile instructions applied to `config` (see [`super::apply_config_changes`]).
+    pub changes: Vec<String>,
+    /// `author`; empty keeps the parent's.
+    pub author: String,
+    /// `comment`: the history entry's comment.
+    pub comment: String,
+    /// The history entry's `created_by`; dockerd writes the container's `Cmd` joined by spaces.
+    pub created_by: String,
+    /// `created`, Unix nanoseconds; `None` is now.
+    pub created: Option<i64>,
+    /// `repo` (may carry a tag: `repo:tag`), or empty for an untagged image.
+    pub repo: String,
+    /// `tag`, or empty (`latest` when `repo` is given).
+    pub tag: String,
+}
+
 /// Options of `GET /images/json`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListOptions {
