@@ -12,6 +12,7 @@
 
 mod error;
 mod exec;
+mod files;
 mod filter;
 pub mod health;
 mod lifecycle;
@@ -23,7 +24,9 @@ mod update;
 
 pub use error::{ContainerError, Result};
 pub use exec::{ExecConfig, ExecInfo};
+pub use files::{CommitRequest, CopyInOptions, FileChange};
 pub use filter::{PsFilter, PS_FILTERS};
+pub use wharf_fs::archive::PathStat;
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
 pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};
 pub use stats::StatsSample;

@@ -14,6 +14,7 @@
 mod containers;
 pub mod error;
 mod events;
+mod files;
 mod images;
 mod query;
 mod system;
@@ -29,6 +30,7 @@ pub use containers::{
     LogsOptions, WaitCondition,
 };
 pub use error::ApiError;
+pub use files::{Change, CommitOptions, ExtractOptions, FilesBackend, PathStat, PATH_STAT_HEADER};
 pub use images::{ByteStream, ImageBackend, ProgressStream};
 pub use system::{DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
 pub use wharf_api::{ApiVersion, CURRENT_API_VERSION, MIN_API_VERSION};
@@ -42,6 +44,8 @@ pub struct Backends {
     pub images: Arc<dyn ImageBackend>,
     /// `/containers/…`.
     pub containers: Arc<dyn ContainerBackend>,
+    /// `/containers/{id}/archive`, `…/changes`, `…/export`, `/commit`.
+    pub files: Arc<dyn FilesBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -51,11 +55,12 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, images, containers, events, shutdown } = backends;
+    let Backends { system, images, containers, files, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
         .merge(images::routes(images))
         .merge(containers::routes(containers))
+        .merge(files::routes(files))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 use wharf_image::model::HistoryEntry;
 use wharf_image::store::{DeleteItem, ImageInfo, ImageStore, ImportOptions, ListOptions, PruneReport};
 use wharf_image::ImageError;
 use wharf_server::{ApiError, ByteStream, ImageBackend, ProgressStream};
+
+use crate::streams::{body_reader, byte_stream, ChannelWriter};
 use wharf_types::{ErrorKind, Filters, Progress};
 
 /// The adapter.
@@ -42,38 +43,8 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn body_reader(body: ByteStream) -> SyncIoBridge<StreamReader<ByteStream, Bytes>> {
-    SyncIoBridge::new(StreamReader::new(body))
-}
-
 fn progress_stream(rx: mpsc::Receiver<Progress>) -> ProgressStream {
     Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) }))
-}
-
-/// A writer that sends what it is given as chunks over a bounded channel.
-struct ChannelWriter {
-    tx: mpsc::Sender<io::Result<Bytes>>,
-    buf: Vec<u8>,
-}
-
-const CHUNK: usize = 256 * 1024;
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
-    }
 }
 
 #[async_trait]
@@ -136,7 +107,7 @@ impl ImageBackend for ImageAdapter {
         let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
-            let w = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
+            let w = ChannelWriter::new(tx.clone());
             match store.save(&plan, w) {
                 Ok(mut w) => {
                     let _ = w.flush();
@@ -147,8 +118,7 @@ impl ImageBackend for ImageAdapter {
                 }
             }
         });
-        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-        Ok(Box::pin(stream))
+        Ok(byte_stream(rx))
     }
 
     async fn import(&self, body: Option<ByteStream>, opts: ImportOptions) -> Result<ProgressStream, ApiError> {

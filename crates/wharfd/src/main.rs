@@ -4,11 +4,13 @@
 
 mod config;
 mod containers;
+mod files;
 mod fsutil;
 mod images;
 mod listen;
 mod lock;
 mod serve;
+mod streams;
 mod wiring;
 
 use std::process::ExitCode;

@@ -87,7 +87,8 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
     let service = wharf_server::service(Backends {
         system,
         images,
-        containers: crate::containers::ContainerAdapter::new(life),
+        containers: crate::containers::ContainerAdapter::new(life.clone()),
+        files: crate::files::FilesAdapter::new(life),
         events: events.clone(),
         shutdown: shutdown.clone(),
     });

@@ -345,6 +345,18 @@ impl Daemon {
         CmdResult::run(c)
     }
 
+    /// Runs the stock docker CLI against this daemon with `input` on its stdin.
+    pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> CmdResult {
+        let mut c = Command::new(docker_cli());
+        c.arg("--config").arg(&self.client_config).arg("-H").arg(self.host()).args(args);
+        let file = self.root.path().join(format!("stdin-{}", std::process::id()));
+        std::fs::write(&file, input).unwrap();
+        c.stdin(std::fs::File::open(&file).unwrap());
+        let r = CmdResult::run_with(c, false);
+        let _ = std::fs::remove_file(&file);
+        r
+    }
+
     /// Runs `wharf` against this daemon.
     pub fn wharf(&self, args: &[&str]) -> CmdResult {
         let mut c = Command::new(bin("wharf"));
@@ -457,9 +469,17 @@ pub struct CmdResult {
 
 impl CmdResult {
     /// Runs `c` to completion (60 s at most).
-    pub fn run(mut c: Command) -> CmdResult {
+    pub fn run(c: Command) -> CmdResult {
+        Self::run_with(c, true)
+    }
+
+    /// [`run`](Self::run); with `null_stdin` false, the stdin set on `c` is kept.
+    pub fn run_with(mut c: Command, null_stdin: bool) -> CmdResult {
         let cmdline = format!("{:?}", c);
-        let child = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        if null_stdin {
+            c.stdin(Stdio::null());
+        }
+        let child = c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let child = child.unwrap_or_else(|e| panic!("{cmdline}: {e}"));
         let out = wait_with_timeout(child, Duration::from_secs(60)).unwrap_or_else(|| panic!("{cmdline}: timed out"));
         CmdResult {

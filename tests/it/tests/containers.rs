@@ -408,3 +408,110 @@ fn update_changes_limits_live() {
     assert_eq!(cg("pids", "pids.max"), "30");
     d.docker(&["rm", "-f", "up"]).ok();
 }
+
+#[test]
+fn cp_diff_export_commit() {
+    let Some(d) = with_busybox() else { return };
+    d.docker(&[
+        "run", "-d", "--name", "files", "busybox", "sh", "-c",
+        "mkdir /data && echo hello > /data/a.txt && ln -s / /data/escape && ln -s /etc/passwd /data/pw && sleep 100",
+    ])
+    .ok();
+    let ready = || d.docker(&["exec", "files", "test", "-L", "/data/pw"]).code == 0;
+    for _ in 0..50 {
+        if ready() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = tempfile::tempdir().unwrap();
+    let o = |p: &str| out.path().join(p);
+    // Out of the container: a directory, and paths through the container's own symlinks,
+    // which resolve inside the container — never on the host.
+    d.docker(&["cp", "files:/data", o("").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(o("data/a.txt")).unwrap(), "hello\n");
+    assert_eq!(std::fs::read_link(o("data/escape")).unwrap(), std::path::Path::new("/"));
+    d.docker(&["cp", "files:/data/escape/etc/passwd", o("passwd").to_str().unwrap()]).ok();
+    let container_passwd = d.docker(&["exec", "files", "cat", "/etc/passwd"]).ok().to_string();
+    assert_eq!(std::fs::read_to_string(o("passwd")).unwrap(), container_passwd);
+    assert_ne!(container_passwd, std::fs::read_to_string("/etc/passwd").unwrap());
+    // -L follows the last link, again inside the container.
+    d.docker(&["cp", "-L", "files:/data/pw", o("pw").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(o("pw")).unwrap(), container_passwd);
+    let err = d.docker(&["cp", "files:/nosuch", o("x").to_str().unwrap()]);
+    assert!(err.failed().contains("Could not find the file /nosuch in container files"), "{}", err.stderr);
+    // Into the container, also through a symlinked directory: it lands in the container's /tmp.
+    std::fs::write(o("in.txt"), "in\n").unwrap();
+    d.docker(&["cp", o("in.txt").to_str().unwrap(), "files:/tmp/"]).ok();
+    assert_eq!(d.docker(&["exec", "files", "cat", "/tmp/in.txt"]).ok(), "in\n");
+    d.docker(&["cp", o("in.txt").to_str().unwrap(), "files:/data/escape/tmp/via-link.txt"]).ok();
+    assert_eq!(d.docker(&["exec", "files", "cat", "/tmp/via-link.txt"]).ok(), "in\n");
+    assert!(!std::path::Path::new("/tmp/via-link.txt").exists());
+    // A tar on stdin: a member that tries to climb out stays inside.
+    let tar = tar_with(&[("../../../../outside-wharf-it.txt", b"x")]);
+    let _ = d.docker_stdin(&["cp", "-", "files:/tmp"], &tar);
+    assert!(!std::path::Path::new("/outside-wharf-it.txt").exists());
+    let tar = tar_with(&[("streamed.txt", b"via stdin")]);
+    d.docker_stdin(&["cp", "-", "files:/tmp"], &tar).ok();
+    assert_eq!(d.docker(&["exec", "files", "cat", "/tmp/streamed.txt"]).ok(), "via stdin");
+
+    // diff: Docker's letters, without the runtime's mount points.
+    let diff = d.docker(&["diff", "files"]);
+    let lines: Vec<&str> = diff.ok().lines().collect();
+    for want in ["A /data", "A /data/a.txt", "A /data/escape", "C /tmp", "A /tmp/in.txt"] {
+        assert!(lines.contains(&want), "{want} missing: {lines:?}");
+    }
+    assert!(!lines.iter().any(|l| l.contains("/etc/hosts") || l.contains("/proc")), "{lines:?}");
+
+    // export: the whole filesystem with the container's changes.
+    let exported = d.docker(&["export", "-o", o("fs.tar").to_str().unwrap(), "files"]);
+    exported.ok();
+    let names = std::process::Command::new("tar").arg("tf").arg(o("fs.tar")).output().unwrap();
+    let names = String::from_utf8_lossy(&names.stdout);
+    assert!(names.lines().any(|l| l.trim_start_matches("./") == "data/a.txt"), "{names}");
+    assert!(names.lines().any(|l| l.trim_start_matches("./") == "bin/busybox"), "{names}");
+
+    // commit (the container keeps running): a new image with one more layer, the change
+    // applied; a container of it sees the files.
+    let id = d.docker(&["commit", "-c", "ENV COMMITTED=yes", "-m", "a message", "-a", "me", "files", "snap:v1"]);
+    let id = id.ok().trim().to_string();
+    assert!(id.starts_with("sha256:"), "{id}");
+    let layers = |img: &str| d.docker(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", img]).ok().trim().parse::<usize>().unwrap();
+    assert_eq!(layers("snap:v1"), layers("busybox") + 1);
+    assert_eq!(d.docker(&["image", "inspect", "--format", "{{.Author}}|{{.Comment}}", "snap:v1"]).ok().trim(), "me|a message");
+    let run = d.docker(&["run", "--rm", "snap:v1", "sh", "-c", "cat /data/a.txt /tmp/in.txt; echo $COMMITTED"]);
+    assert_eq!(run.ok(), "hello\nin\nyes\n");
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "files"]).ok().trim(), "running");
+    // A stopped container too, and through wharf.
+    d.docker(&["stop", "-t", "0", "files"]).ok();
+    d.docker(&["cp", "files:/data/a.txt", o("stopped.txt").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(o("stopped.txt")).unwrap(), "hello\n");
+    d.wharf(&["commit", "files", "snap:v2"]).ok();
+    assert_eq!(d.docker(&["run", "--rm", "snap:v2", "cat", "/data/a.txt"]).ok(), "hello\n");
+    d.docker(&["rm", "-f", "files"]).ok();
+}
+
+/// An uncompressed tar of `(name, content)` regular files, names written as given.
+fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, data) in files {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
