@@ -515,3 +515,33 @@ fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
     out.resize(out.len() + 1024, 0);
     out
 }
+
+#[test]
+fn log_drivers_and_rotation() {
+    let Some(d) = with_busybox() else { return };
+    // json-file with max-size/max-file: rotated files, the newest lines readable with logs.
+    let script = "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done";
+    d.docker(&["run", "--name", "rot", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "busybox", "sh", "-c", script]).ok();
+    let path = d.docker(&["inspect", "--format", "{{.LogPath}}", "rot"]).ok().trim().to_string();
+    let p = std::path::Path::new(&path);
+    assert!(p.exists() && p.with_extension("log.1").exists(), "{path}");
+    assert!(!std::path::Path::new(&format!("{path}.3")).exists(), "max-file=3 keeps 3 files");
+    for f in [path.clone(), format!("{path}.1"), format!("{path}.2")] {
+        let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        assert!(len <= 4096 + 256, "{f}: {len} bytes");
+    }
+    let logs = d.docker(&["logs", "rot"]);
+    let lines: Vec<&str> = logs.ok().lines().collect();
+    assert_eq!(lines.last().copied(), Some("line-399-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    assert!(lines.len() < 400 && lines.len() > 50, "{} lines kept", lines.len());
+    let tail = d.docker(&["logs", "--tail", "2", "rot"]);
+    assert_eq!(tail.ok().lines().next(), Some("line-398-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+    // local: Docker's protobuf file, read back by logs; none: nothing to read.
+    d.docker(&["run", "--name", "loc", "--log-driver", "local", "busybox", "sh", "-c", "echo out; echo err >&2"]).ok();
+    let logs = d.docker(&["logs", "loc"]);
+    assert_eq!((logs.stdout.as_str(), logs.stderr.as_str()), ("out\n", "err\n"));
+    d.docker(&["run", "--name", "nolog", "--log-driver", "none", "busybox", "echo", "gone"]).ok();
+    let err = d.docker(&["logs", "nolog"]);
+    assert!(err.failed().contains("configured logging driver does not support reading"), "{}", err.stderr);
+    d.docker(&["rm", "rot", "loc", "nolog"]).ok();
+}
