@@ -533,22 +533,34 @@ async fn attach(
     mut req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let (id, q) = (path(id)?, QueryArgs::from_uri(&uri)?);
+    let keys = detach_keys(q.get("detachKeys").unwrap_or_default())?;
     let (tty, stream) = b.attach(&id, q.bool("stdin"), q.bool("stdout"), q.bool("stderr")).await?;
-    Ok(hijack(&mut req, tty, stream))
+    Ok(hijack(&mut req, tty, keys, stream))
+}
+
+/// The detach keys of an attach or exec (dockerd's default: ctrl-p, ctrl-q); a 400 with
+/// dockerd's text when they do not parse.
+fn detach_keys(spec: &str) -> Result<Vec<u8>, ApiError> {
+    if spec.is_empty() {
+        return Ok(wharf_types::DEFAULT_DETACH_KEYS.to_vec());
+    }
+    wharf_types::parse_detach_keys(spec).map_err(|_| ApiError::invalid(format!("Invalid detach keys ({spec}) provided")))
 }
 
 /// Answers `101 UPGRADED` (when the client asked to upgrade) and, once upgraded, copies bytes
-/// both ways between the client and `stream` until the container's side ends.
-fn hijack(req: &mut axum::extract::Request, tty: bool, stream: AttachFuture) -> Response {
+/// both ways between the client and `stream` until the container's side ends. With a TTY,
+/// the detach keys typed by the client end the attach (the container keeps running), as
+/// dockerd's `copyEscapable`.
+fn hijack(req: &mut axum::extract::Request, tty: bool, keys: Vec<u8>, stream: AttachFuture) -> Response {
     let upgrade = req.headers().get(http::header::UPGRADE).is_some();
     let on_upgrade = hyper::upgrade::on(req);
     tokio::spawn(async move {
         use tokio::io::AsyncWriteExt;
         let Ok(upgraded) = on_upgrade.await else { return };
         let mut client = hyper_util::rt::TokioIo::new(upgraded);
-        if let Ok((buffered, mut shim)) = stream.await {
+        if let Ok((buffered, shim)) = stream.await {
             if client.write_all(&buffered).await.is_ok() {
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut shim).await;
+                let _ = pump(&mut client, shim, if tty { keys } else { Vec::new() }).await;
             }
         }
         let _ = client.shutdown().await;
@@ -563,6 +575,42 @@ fn hijack(req: &mut axum::extract::Request, tty: bool, stream: AttachFuture) -> 
     }
     resp.headers_mut().insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
     resp
+}
+
+/// Copies client → container (through the detach-key proxy) and container → client until the
+/// container's output ends or the client detaches. The end of the client's input half-closes
+/// the container side (its stdin ends); a detach drops it whole.
+async fn pump<C>(client: &mut C, shim: Box<dyn AttachIo>, keys: Vec<u8>) -> std::io::Result<()>
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut shim_r, mut shim_w) = tokio::io::split(shim);
+    let (mut client_r, mut client_w) = tokio::io::split(client);
+    let input = async {
+        let mut proxy = wharf_types::EscapeProxy::new(keys);
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = client_r.read(&mut buf).await?;
+            if n == 0 {
+                shim_w.shutdown().await?;
+                // Input is over; the output goes on until the container's side ends.
+                return std::future::pending::<std::io::Result<()>>().await;
+            }
+            match proxy.feed(&buf[..n]) {
+                wharf_types::Escape::Data(d) => shim_w.write_all(&d).await?,
+                wharf_types::Escape::Detach => return Ok(()),
+            }
+        }
+    };
+    let output = async {
+        tokio::io::copy(&mut shim_r, &mut client_w).await?;
+        client_w.flush().await
+    };
+    tokio::select! {
+        r = input => r,
+        r = output => r,
+    }
 }
 
 /// `h` and `w` of a resize.
@@ -615,9 +663,13 @@ async fn exec_start(State(b): State<Backend>, id: Id, mut req: axum::extract::Re
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))?
     };
+    let keys = match start.detach {
+        true => Vec::new(),
+        false => detach_keys(&b.exec_inspect(&id).await?.config.detach_keys)?,
+    };
     match b.exec_start(&id, start.detach).await? {
         None => Ok(StatusCode::OK.into_response()),
-        Some((tty, stream)) => Ok(hijack(&mut req, tty, stream)),
+        Some((tty, stream)) => Ok(hijack(&mut req, tty, keys, stream)),
     }
 }
 

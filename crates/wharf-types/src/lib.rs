@@ -3,6 +3,7 @@
 //!
 //! Invariant: no I/O, no async, no HTTP. Every other crate may depend on this one.
 
+mod detach;
 mod digest;
 mod error;
 mod event;
@@ -11,6 +12,7 @@ mod mount;
 mod progress;
 mod time;
 
+pub use detach::{parse_detach_keys, Escape, EscapeProxy, DEFAULT_DETACH_KEYS};
 pub use digest::{Algorithm, Digest, DigestError, Digester};
 pub use error::{Classify, ErrorKind};
 pub use event::{Event, EventType, Scope};

@@ -545,3 +545,48 @@ fn log_drivers_and_rotation() {
     assert!(err.failed().contains("configured logging driver does not support reading"), "{}", err.stderr);
     d.docker(&["rm", "rot", "loc", "nolog"]).ok();
 }
+
+#[test]
+fn detach_keys_leave_the_container_running() {
+    use std::io::{Read, Write};
+    let Some(d) = with_busybox() else { return };
+    d.docker(&["run", "-dit", "--name", "tty", "busybox", "sh"]).ok();
+    // A raw hijacked attach, as clients without their own escape handling use it.
+    let mut s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+    s.write_all(
+        b"POST /containers/tty/attach?stdin=1&stdout=1&stream=1&detachKeys=ctrl-x,ctrl-y HTTP/1.1\r\nHost: d\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut b).unwrap(), 1);
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    s.write_all(b"echo marker-$((40+2))\n").unwrap();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("marker-42") {
+        let mut chunk = [0u8; 256];
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    // ctrl-x, ctrl-y one key at a time: the daemon ends the attach, the shell lives on.
+    for key in [24u8, 25] {
+        s.write_all(&[key]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The daemon closes the connection (EOF, not a timeout).
+    s.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).expect("the attach ends at the detach keys");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "tty"]).ok().trim(), "running");
+    assert_eq!(d.docker(&["exec", "tty", "echo", "still"]).ok(), "still\n");
+    // Bad keys are refused as dockerd does.
+    let r = d.api("POST", "/containers/tty/attach?stdin=1&stream=1&detachKeys=ctrl-1", None).unwrap();
+    assert_eq!(r.status, 400);
+    d.docker(&["rm", "-f", "tty"]).ok();
+}
