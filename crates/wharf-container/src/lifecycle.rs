@@ -29,8 +29,11 @@ pub struct RunSettings {
     pub shim: PathBuf,
     /// `<exec-root>`: shim state dirs and bundles live under `<exec-root>/c/`.
     pub exec_root: PathBuf,
-    /// `libcontainer` (embedded in the shim) or the path of a runc-compatible binary.
-    pub runtime: String,
+    /// The OCI runtimes by name: `None` is the one embedded in the shim (libcontainer), else
+    /// the path of a runc-compatible binary.
+    pub runtimes: std::collections::BTreeMap<String, Option<PathBuf>>,
+    /// The runtime of containers that do not choose one.
+    pub default_runtime: String,
     /// `--cgroup-parent`.
     pub cgroup_parent: String,
     /// Host facts the spec depends on.
@@ -350,11 +353,26 @@ impl Lifecycle {
         }
     }
 
+    /// The shim's `--runtime` for `c`: `libcontainer` or a binary's path.
     fn runtime_of(&self, c: &Container) -> String {
-        match c.host_config.extra.get("Runtime").and_then(|v| v.as_str()) {
-            Some("runc") => which("runc").map(|p| p.display().to_string()).unwrap_or_else(|| "runc".into()),
-            _ => self.settings.runtime.clone(),
+        let name = c.host_config.extra.get("Runtime").and_then(|v| v.as_str()).unwrap_or_default();
+        let name = if name.is_empty() { self.settings.default_runtime.as_str() } else { name };
+        match self.settings.runtimes.get(name) {
+            Some(Some(path)) => path.display().to_string(),
+            _ => "libcontainer".into(),
         }
+    }
+
+    /// `POST /containers/create`: the runtime checked (dockerd: `Unknown runtime specified`)
+    /// and recorded (the default when none is asked), then the record made.
+    pub fn create(&self, mut req: crate::CreateRequest) -> Result<Container> {
+        let asked = req.host_config.extra.get("Runtime").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let name = if asked.is_empty() { self.settings.default_runtime.clone() } else { asked };
+        if !self.settings.runtimes.contains_key(&name) {
+            return Err(ContainerError::Invalid(format!("Unknown runtime specified {name}")));
+        }
+        req.host_config.extra.insert("Runtime".into(), serde_json::Value::String(name));
+        self.containers.create(req)
     }
 
     /// The OCI spec of container `c` with its rootfs at `rootfs`.
@@ -807,11 +825,6 @@ impl Lifecycle {
         }
         Ok((c, format))
     }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// The host's resolv.conf without loopback name servers (they do not answer inside a

@@ -66,6 +66,8 @@ pub struct DaemonStatus {
     pub runtimes: Vec<RuntimeInfo>,
     /// Name of the default runtime.
     pub default_runtime: String,
+    /// The `--init` binary (`Init Binary` in `docker info`), empty when there is none.
+    pub init_binary: String,
     /// `live-restore`.
     pub live_restore: bool,
     /// Security options (`name=seccomp,profile=builtin`, …).
@@ -259,7 +261,7 @@ pub(crate) fn info_of(host: &HostFacts, st: &DaemonStatus, counts: ObjectCounts,
         }),
         live_restore_enabled: Some(st.live_restore),
         isolation: Some(SystemInfoIsolationEnum::EMPTY),
-        init_binary: Some(String::new()),
+        init_binary: Some(st.init_binary.clone()),
         containerd_commit: Some(Commit { id: Some(String::new()) }),
         runc_commit: Some(Commit { id: Some(String::new()) }),
         init_commit: Some(Commit { id: Some(String::new()) }),

@@ -71,6 +71,12 @@ pub struct Flags {
     /// Set parent cgroup for all containers (default "/wharf")
     #[arg(long = "cgroup-parent", value_name = "string")]
     pub cgroup_parent: Option<String>,
+    /// Register an additional OCI compatible runtime (name=path of a runc-compatible binary)
+    #[arg(long = "add-runtime", value_name = "runtime")]
+    pub add_runtime: Vec<String>,
+    /// Default OCI runtime for containers (default "libcontainer", embedded in the shim)
+    #[arg(long = "default-runtime", value_name = "string")]
+    pub default_runtime: Option<String>,
     /// Run an init in the container to forward signals and reap processes
     #[arg(long = "init", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
     pub init: Option<bool>,
@@ -108,6 +114,17 @@ pub struct FileConfig {
     cgroup_parent: Option<String>,
     init: Option<bool>,
     init_path: Option<PathBuf>,
+    runtimes: Option<BTreeMap<String, FileRuntime>>,
+    default_runtime: Option<String>,
+}
+
+/// A `runtimes` entry of `daemon.json`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FileRuntime {
+    path: String,
+    #[serde(default)]
+    runtime_args: Vec<String>,
 }
 
 /// Keys `daemon.json` may hold, each paired with the flag id that sets the same directive.
@@ -128,7 +145,13 @@ const KEYS: &[(&str, &str)] = &[
     ("cgroup-parent", "cgroup_parent"),
     ("init", "init"),
     ("init-path", "init_path"),
+    // Merged with `--add-runtime`, as dockerd does, so never a conflict.
+    ("runtimes", ""),
+    ("default-runtime", "default_runtime"),
 ];
+
+/// The runtime embedded in the shim (youki's libcontainer).
+pub const EMBEDDED_RUNTIME: &str = "libcontainer";
 
 /// The settings that SIGHUP can change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +195,10 @@ pub struct DaemonConfig {
     pub init: bool,
     /// `--init-path`, when given.
     pub init_path: Option<PathBuf>,
+    /// Runtimes added by `--add-runtime` / `runtimes`: name → runc-compatible binary.
+    pub runtimes: BTreeMap<String, PathBuf>,
+    /// `--default-runtime`.
+    pub default_runtime: String,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -339,13 +366,50 @@ impl CommandLine {
             cgroup_parent: f.cgroup_parent.clone().or(file.cgroup_parent).unwrap_or_else(|| "/wharf".into()),
             init: f.init.or(file.init).unwrap_or(false),
             init_path: f.init_path.clone().or(file.init_path),
+            runtimes: runtimes(&f.add_runtime, file.runtimes.unwrap_or_default())?,
+            default_runtime: f.default_runtime.clone().or(file.default_runtime).unwrap_or_else(|| EMBEDDED_RUNTIME.into()),
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {
             crate::listen::parse_host(h)?;
         }
+        let known = config.default_runtime == EMBEDDED_RUNTIME
+            || config.default_runtime == "runc"
+            || config.runtimes.contains_key(&config.default_runtime);
+        if !known {
+            bail!("specified default runtime '{}' does not exist", config.default_runtime);
+        }
         Ok(config)
     }
+}
+
+/// `--add-runtime name=path` and `daemon.json` `runtimes`, merged; the built-in names are
+/// reserved and a name may be defined once.
+fn runtimes(flags: &[String], file: BTreeMap<String, FileRuntime>) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut out = BTreeMap::new();
+    let mut add = |name: &str, path: &str| -> anyhow::Result<()> {
+        if name.is_empty() || path.is_empty() {
+            bail!("invalid runtime: {name}={path}: a name and a path are needed");
+        }
+        if name == EMBEDDED_RUNTIME || name == "runc" {
+            bail!("runtime name '{name}' is reserved");
+        }
+        if out.insert(name.to_string(), PathBuf::from(path)).is_some() {
+            bail!("runtime name '{name}' is already in use");
+        }
+        Ok(())
+    };
+    for (name, r) in &file {
+        if !r.runtime_args.is_empty() {
+            bail!("runtime '{name}': runtimeArgs are not supported");
+        }
+        add(name, &r.path)?;
+    }
+    for spec in flags {
+        let (name, path) = spec.split_once('=').unwrap_or((spec.as_str(), ""));
+        add(name, path)?;
+    }
+    Ok(out)
 }
 
 fn home_dir() -> PathBuf {
@@ -408,6 +472,7 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "cgroup_parent" => f.cgroup_parent.clone().unwrap_or_default(),
         "init" => f.init.unwrap_or(false).to_string(),
         "init_path" => path(&f.init_path),
+        "default_runtime" => f.default_runtime.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -432,6 +497,7 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "cgroup-parent" => c.cgroup_parent.clone().unwrap_or_default(),
         "init" => b(c.init),
         "init-path" => path(&c.init_path),
+        "default-runtime" => c.default_runtime.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -535,5 +601,25 @@ mod tests {
         assert_eq!(ignored, vec!["hosts"]);
         std::fs::write(&path, r#"{"data-root":"/y"}"#).unwrap();
         assert!(c.reload(&cfg).is_err(), "a conflict on reload is an error and changes nothing");
+    }
+
+    #[test]
+    fn runtimes_merge_flags_and_file() {
+        let (_d, cfg) = with_file(
+            r#"{"runtimes":{"fast":{"path":"/usr/bin/crun"}},"default-runtime":"fast","init":true}"#,
+            &["--add-runtime", "other=/opt/runc"],
+        );
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.runtimes.get("fast"), Some(&PathBuf::from("/usr/bin/crun")));
+        assert_eq!(cfg.runtimes.get("other"), Some(&PathBuf::from("/opt/runc")));
+        assert_eq!((cfg.default_runtime.as_str(), cfg.init), ("fast", true));
+        let (_d, cfg) = with_file("{}", &[]);
+        assert_eq!(cfg.unwrap().default_runtime, EMBEDDED_RUNTIME);
+        let (_d, err) = with_file("{}", &["--add-runtime", "runc=/x"]);
+        assert!(err.unwrap_err().to_string().contains("runtime name 'runc' is reserved"));
+        let (_d, err) = with_file("{}", &["--default-runtime", "nope"]);
+        assert!(err.unwrap_err().to_string().contains("specified default runtime 'nope' does not exist"));
+        let (_d, err) = with_file(r#"{"runtimes":{"x":{"path":"/x","runtimeArgs":["--debug"]}}}"#, &[]);
+        assert!(err.unwrap_err().to_string().contains("runtimeArgs are not supported"));
     }
 }

@@ -61,20 +61,33 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             .context("opening the container store")?,
     );
     let _ = users.0.set(Arc::downgrade(&containers));
+    let runtimes = runtime_registry(cfg);
+    let init_path = cfg.init_path.clone().or_else(find_init);
     let life = wharf_container::Lifecycle::new(
         containers.clone(),
         wharf_container::RunSettings {
             shim: find_shim(),
             exec_root: cfg.exec_root.clone(),
-            runtime: "libcontainer".into(),
+            runtimes: runtimes.iter().map(|(n, p)| (n.clone(), p.clone())).collect(),
+            default_runtime: cfg.default_runtime.clone(),
             cgroup_parent: cfg.cgroup_parent.clone(),
             host: wharf_runtime::HostInfo::probe(),
             default_init: cfg.init,
-            init_path: cfg.init_path.clone().or_else(find_init),
+            init_path: init_path.clone(),
         },
     );
     life.restore().context("reconnecting to running containers")?;
-    let base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
+    let mut base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
+    base.runtimes = runtimes
+        .iter()
+        .map(|(name, path)| RuntimeInfo {
+            name: name.clone(),
+            path: path.as_ref().map_or_else(|| "wharf-shim (embedded youki libcontainer)".into(), |p| p.display().to_string()),
+            args: vec![],
+        })
+        .collect();
+    base.default_runtime = cfg.default_runtime.clone();
+    base.init_binary = init_path.map(|p| p.display().to_string()).unwrap_or_default();
     let system = Arc::new(SystemAdapter {
         host: host.clone(),
         base,
@@ -135,12 +148,7 @@ fn base_status(
     warnings: Vec<String>,
 ) -> DaemonStatus {
     let backing = backing_filesystem(&cfg.data_root);
-    let runtimes: Vec<RuntimeInfo> = ["runc", "crun"]
-        .into_iter()
-        .filter_map(|name| {
-            find_in_path(name).map(|p| RuntimeInfo { name: name.into(), path: p.display().to_string(), args: vec![] })
-        })
-        .collect();
+    let runtimes: Vec<RuntimeInfo> = Vec::new();
     let mut security_options = Vec::new();
     if host.apparmor {
         security_options.push("name=apparmor".to_string());
@@ -167,9 +175,11 @@ fn base_status(
         driver_status: vec![("Backing Filesystem".into(), backing)],
         logging_driver: "json-file".into(),
         cgroup_driver: "cgroupfs".into(),
-        default_runtime: "runc".into(),
+        default_runtime: crate::config::EMBEDDED_RUNTIME.into(),
+        init_binary: String::new(),
         runtimes,
-        live_restore: false,
+        // Containers always outlive the daemon (one shim each).
+        live_restore: true,
         security_options,
         warnings,
         insecure_registries: vec!["127.0.0.0/8".into()],
@@ -200,6 +210,19 @@ fn find_shim() -> PathBuf {
     }
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
     beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
+/// The runtimes by name: the embedded one, `runc` when it is on `PATH`, and the configured ones.
+fn runtime_registry(cfg: &DaemonConfig) -> std::collections::BTreeMap<String, Option<PathBuf>> {
+    let mut all = std::collections::BTreeMap::new();
+    all.insert(crate::config::EMBEDDED_RUNTIME.to_string(), None);
+    if let Some(runc) = find_in_path("runc") {
+        all.insert("runc".to_string(), Some(runc));
+    }
+    for (name, path) in &cfg.runtimes {
+        all.insert(name.clone(), Some(path.clone()));
+    }
+    all
 }
 
 /// The `--init` binary: `docker-init` (Docker's packaging of tini), else Debian's

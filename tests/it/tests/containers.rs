@@ -590,3 +590,36 @@ fn detach_keys_leave_the_container_running() {
     assert_eq!(r.status, 400);
     d.docker(&["rm", "-f", "tty"]).ok();
 }
+
+#[test]
+fn runtimes_by_name() {
+    if !wharf_it::images::have_busybox() {
+        return;
+    }
+    let Some(runc) = ["/usr/sbin/runc", "/usr/bin/runc"].into_iter().find(|p| std::path::Path::new(p).exists()) else {
+        assert!(!wharf_it::strict(), "runc is needed");
+        return;
+    };
+    let d = wharf_it::Daemon::start_with(wharf_it::DaemonOpts {
+        args: vec!["--add-runtime".into(), format!("mine={runc}")],
+        ..Default::default()
+    });
+    let img = wharf_it::images::busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    let info = d.docker(&["info", "--format", "{{.DefaultRuntime}} {{len .Runtimes}}"]);
+    assert_eq!(info.ok().trim(), "libcontainer 3");
+    // The configured runtime runs the container: the shim says which it drives.
+    let out = d.docker(&["run", "--rm", "--runtime", "mine", "busybox", "echo", "via mine"]);
+    assert_eq!(out.ok(), "via mine\n");
+    let id = d.docker(&["run", "-d", "--runtime", "mine", "busybox", "sleep", "30"]).ok().trim().to_string();
+    let log = std::fs::read_to_string(d.exec_root.join("c").join(&id[..24]).join("shim.log")).unwrap();
+    assert!(log.contains(&format!("(runtime {runc})")), "{log}");
+    d.docker(&["rm", "-f", &id]).ok();
+    d.docker(&["create", "--name", "dflt", "busybox", "true"]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.Runtime}}", "dflt"]).ok().trim(), "libcontainer");
+    let err = d.docker(&["create", "--runtime", "nosuch", "busybox"]);
+    assert!(err.failed().contains("Unknown runtime specified nosuch"), "{}", err.stderr);
+    d.docker(&["rm", "dflt"]).ok();
+}
