@@ -42,6 +42,8 @@ pub struct RunSettings {
     pub default_init: bool,
     /// The init binary (`docker-init`: tini, statically linked), when there is one.
     pub init_path: Option<PathBuf>,
+    /// What the host's cgroups can enforce (limits beyond it are dropped with a warning).
+    pub resources: wharf_runtime::ResourceSupport,
 }
 
 /// What `wait` resolves to: exit code and error text.
@@ -364,15 +366,21 @@ impl Lifecycle {
     }
 
     /// `POST /containers/create`: the runtime checked (dockerd: `Unknown runtime specified`)
-    /// and recorded (the default when none is asked), then the record made.
-    pub fn create(&self, mut req: crate::CreateRequest) -> Result<Container> {
+    /// and recorded (the default when none is asked), the limits checked against the host
+    /// (what it cannot enforce is dropped, with dockerd's warnings), then the record made.
+    pub fn create(&self, mut req: crate::CreateRequest) -> Result<(Container, Vec<String>)> {
         let asked = req.host_config.extra.get("Runtime").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let name = if asked.is_empty() { self.settings.default_runtime.clone() } else { asked };
         if !self.settings.runtimes.contains_key(&name) {
             return Err(ContainerError::Invalid(format!("Unknown runtime specified {name}")));
         }
         req.host_config.extra.insert("Runtime".into(), serde_json::Value::String(name));
-        self.containers.create(req)
+        let hc = &mut req.host_config;
+        if hc.memory > 0 && hc.memory_swap == 0 {
+            hc.memory_swap = hc.memory * 2;
+        }
+        let warnings = crate::update::check_resources(hc, &self.settings.resources, false)?;
+        Ok((self.containers.create(req)?, warnings))
     }
 
     /// The OCI spec of container `c` with its rootfs at `rootfs`.

@@ -216,7 +216,7 @@ impl Containers {
         if host_config.oom_kill_disable.is_none() {
             host_config.oom_kill_disable = Some(false);
         }
-        crate::update::verify(&host_config, false)?;
+        crate::update::check_resources(&mut host_config, &crate::update::full_support(), false)?;
         let (_, chain) = self.images.layer_chain(&image.id)?;
         let parent = chain.last().map(|(c, _)| c.clone());
         self.snapshots().prepare(&id, parent.as_deref(), Labels::new())?;

@@ -126,9 +126,9 @@ fn resources_of(hc: &HostConfig) -> wharf_runtime::Resources {
     }
 }
 
-/// moby's resource checks (create and update): minimum memory, reservation and swap ordering.
-pub(crate) fn verify(hc: &HostConfig, update: bool) -> Result<()> {
-    let support = wharf_runtime::ResourceSupport {
+/// Everything supported: the checks that do not depend on the host.
+pub(crate) fn full_support() -> wharf_runtime::ResourceSupport {
+    wharf_runtime::ResourceSupport {
         memory: true,
         swap: true,
         memory_reservation: true,
@@ -142,11 +142,33 @@ pub(crate) fn verify(hc: &HostConfig, update: bool) -> Result<()> {
         blkio_weight_device: true,
         blkio_throttle: true,
         ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as i64),
-    };
+    }
+}
+
+/// moby's resource checks (create and update) against what the host supports: refuses invalid
+/// values with dockerd's texts, drops what the host cannot enforce (written back into `hc`)
+/// and returns dockerd's warnings for that.
+pub(crate) fn check_resources(
+    hc: &mut HostConfig,
+    support: &wharf_runtime::ResourceSupport,
+    update: bool,
+) -> Result<Vec<String>> {
     let mut r = resources_of(hc);
-    wharf_runtime::verify_resources(&mut r, &support, update)
-        .map(|_| ())
-        .map_err(|e| ContainerError::Invalid(e.to_string()))
+    let warnings = wharf_runtime::verify_resources(&mut r, support, update)
+        .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+    hc.memory = r.memory;
+    hc.memory_swap = r.memory_swap;
+    hc.memory_reservation = r.memory_reservation;
+    hc.oom_kill_disable = r.oom_kill_disable;
+    hc.nano_cpus = r.nano_cpus;
+    hc.cpu_shares = r.cpu_shares;
+    hc.cpu_period = r.cpu_period;
+    hc.cpu_quota = r.cpu_quota;
+    hc.cpuset_cpus = r.cpuset_cpus;
+    hc.cpuset_mems = r.cpuset_mems;
+    hc.pids_limit = r.pids_limit;
+    hc.blkio_weight = r.blkio_weight;
+    Ok(warnings)
 }
 
 impl Lifecycle {
@@ -157,9 +179,12 @@ impl Lifecycle {
             return Err(ContainerError::Conflict(format!("container {} is marked for removal", c.id)));
         }
         let before = c.host_config.clone();
+        let mut warnings = Vec::new();
+        let support = self.settings().resources.clone();
         let updated = self.containers().update_host_config(&c.id, |hc| {
             merge_update(hc, u)?;
-            verify(hc, true)
+            warnings = check_resources(hc, &support, true)?;
+            Ok(())
         })?;
         if matches!(updated.state.status, Status::Running | Status::Paused) {
             let applied = wharf_runtime::linux_resources(&resources_of(&updated.host_config))
@@ -178,7 +203,7 @@ impl Lifecycle {
             }
         }
         self.containers().publish("update", &updated, &[]);
-        Ok(Vec::new())
+        Ok(warnings)
     }
 }
 
@@ -218,6 +243,17 @@ mod tests {
     fn too_little_memory_is_refused() {
         let mut hc = HostConfig::default();
         merge_update(&mut hc, &UpdateConfig { memory: 1 << 20, memory_swap: -1, ..Default::default() }).unwrap();
-        assert_eq!(verify(&hc, true).unwrap_err().to_string(), "Minimum memory limit allowed is 6MB");
+        let err = check_resources(&mut hc, &full_support(), true).unwrap_err();
+        assert_eq!(err.to_string(), "Minimum memory limit allowed is 6MB");
+    }
+
+    #[test]
+    fn what_the_host_cannot_enforce_is_dropped_with_a_warning() {
+        let mut hc = HostConfig { blkio_weight: 300, pids_limit: Some(10), ..Default::default() };
+        let support = wharf_runtime::ResourceSupport { blkio_weight: false, ..full_support() };
+        let w = check_resources(&mut hc, &support, false).unwrap();
+        assert_eq!(hc.blkio_weight, 0);
+        assert_eq!(hc.pids_limit, Some(10));
+        assert!(w.iter().any(|w| w.contains("Block I/O weight")), "{w:?}");
     }
 }

@@ -61,7 +61,7 @@ fn inspected(cs: &Containers, c: wharf_container::Container, size: bool) -> Insp
 #[async_trait]
 impl ContainerBackend for ContainerAdapter {
     async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), ApiError> {
-        run(&self.life, move |l| l.create(req).map(|c| (c.id, Vec::new()))).await
+        run(&self.life, move |l| l.create(req).map(|(c, warnings)| (c.id, warnings))).await
     }
 
     async fn list(&self, opts: ContainerListOptions) -> Result<Vec<Inspected>, ApiError> {

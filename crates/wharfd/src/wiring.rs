@@ -74,6 +74,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             host: wharf_runtime::HostInfo::probe(),
             default_init: cfg.init,
             init_path: init_path.clone(),
+            resources: resource_support(&host.cgroup, host.ncpu),
         },
     );
     life.restore().context("reconnecting to running containers")?;
@@ -210,6 +211,27 @@ fn find_shim() -> PathBuf {
     }
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
     beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
+/// What the host's cgroups can enforce, for moby's resource checks.
+fn resource_support(cg: &wharf_sysinfo::CgroupFacts, ncpu: i64) -> wharf_runtime::ResourceSupport {
+    let v1 = cg.version == wharf_sysinfo::CgroupVersion::V1;
+    let has = |p: &str| cg.root.join(p).exists();
+    wharf_runtime::ResourceSupport {
+        memory: cg.memory,
+        swap: cg.swap,
+        memory_reservation: cg.memory,
+        memory_swappiness: v1 && has("memory/memory.swappiness"),
+        oom_kill_disable: v1 && has("memory/memory.oom_control"),
+        pids: cg.pids,
+        cpu_cfs: cg.cpu_cfs,
+        cpu_shares: cg.cpu_shares,
+        cpuset: cg.cpuset,
+        blkio_weight: cg.blkio_weight,
+        blkio_weight_device: cg.blkio_weight && (!v1 || has("blkio/blkio.weight_device")),
+        blkio_throttle: if v1 { has("blkio/blkio.throttle.read_bps_device") } else { cg.blkio_weight },
+        ncpu,
+    }
 }
 
 /// The runtimes by name: the embedded one, `runc` when it is on `PATH`, and the configured ones.

@@ -623,3 +623,22 @@ fn runtimes_by_name() {
     assert!(err.failed().contains("Unknown runtime specified nosuch"), "{}", err.stderr);
     d.docker(&["rm", "dflt"]).ok();
 }
+
+#[test]
+fn limits_the_host_cannot_enforce_are_dropped_with_dockers_warning() {
+    let Some(d) = with_busybox() else { return };
+    let weight = std::path::Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists()
+        || std::path::Path::new("/sys/fs/cgroup/blkio/blkio.bfq.weight").exists()
+        || std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let run = d.docker(&["run", "--rm", "--blkio-weight", "300", "busybox", "echo", "ran"]);
+    assert_eq!(run.ok(), "ran\n");
+    if !weight {
+        // This kernel has no blkio weight (no CFQ/BFQ weight file): Docker's warning, and the
+        // container runs without it.
+        assert!(run.stderr.contains("does not support Block I/O weight"), "{}", run.stderr);
+    }
+    let err = d.docker(&["run", "--rm", "-m", "4m", "busybox", "true"]);
+    assert!(err.failed().contains("Minimum memory limit allowed is 6MB"), "{}", err.stderr);
+    let err = d.docker(&["create", "--memory-swap", "64m", "busybox"]);
+    assert!(err.failed().contains("You should always set the Memory limit when using Memoryswap limit"), "{}", err.stderr);
+}
