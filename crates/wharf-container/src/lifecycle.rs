@@ -213,7 +213,9 @@ impl Lifecycle {
             return Err(ContainerError::Conflict(format!("Container {} is not running", c.id)));
         }
         let mut client = self.client(&c.id)?;
-        client.call_ok(&Request::Resize { height, width, exec_id: None }).map(|_| ()).map_err(internal)
+        client.call_ok(&Request::Resize { height, width, exec_id: None }).map_err(internal)?;
+        self.containers.publish("resize", &c, &[("height", height.to_string()), ("width", width.to_string())]);
+        Ok(())
     }
 
     fn state_dir(&self, id: &str) -> PathBuf {
@@ -665,6 +667,7 @@ impl Lifecycle {
     pub fn attach(&self, name: &str, req: AttachRequest) -> Result<(Container, mpsc::Receiver<Result<Attached>>)> {
         let c = self.containers.get(name)?;
         let (tx, rx) = mpsc::channel();
+        self.containers.publish("attach", &c, &[]);
         match c.state.status {
             Status::Running | Status::Paused => {
                 let _ = tx.send(self.shim_attach(&c.id, c.config.stdin_once, req));

@@ -205,6 +205,7 @@ impl Lifecycle {
             row.push(fields[titles.len() - 1..].join(" "));
             rows.push(row);
         }
+        self.containers().publish("top", &c, &[]);
         Ok((titles, rows))
     }
 }
