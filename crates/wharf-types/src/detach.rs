@@ -85,6 +85,7 @@ mod tests {
         assert_eq!(parse_detach_keys("ctrl-p,ctrl-q").unwrap(), DEFAULT_DETACH_KEYS);
         assert_eq!(parse_detach_keys("a,ctrl-@,ctrl-_").unwrap(), [b'a', 0, 31]);
         assert_eq!(parse_detach_keys("ctrl-1").unwrap_err(), "Unknown character: 'ctrl-1'");
+        assert_eq!(parse_detach_keys("foo").unwrap_err(), "Unknown character: 'foo'");
     }
 
     #[test]
@@ -95,5 +96,10 @@ mod tests {
         assert_eq!(p.feed(b"x"), Escape::Data(vec![16, b'x']));
         assert_eq!(p.feed(&[16]), Escape::Data(vec![]));
         assert_eq!(p.feed(&[17]), Escape::Detach);
+        // Multi-byte reads never match (moby only matches single-byte reads).
+        let mut p = EscapeProxy::new(DEFAULT_DETACH_KEYS.to_vec());
+        assert_eq!(p.feed(&[16, 17]), Escape::Data(vec![16, 17]));
+        let mut p = EscapeProxy::new(vec![]);
+        assert_eq!(p.feed(&[16]), Escape::Data(vec![16]));
     }
 }

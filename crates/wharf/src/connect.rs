@@ -229,6 +229,27 @@ impl Conn {
         RequestError { status, message: format!("{:#}", self.error(e)) }
     }
 
+    /// `POST path_and_query` with `body` as JSON, the answer parsed (`null` when empty).
+    pub(crate) async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        path_and_query: &str,
+        body: &T,
+    ) -> Result<serde_json::Value, RequestError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| RequestError { status: None, message: format!("error encoding the request: {e}") })?;
+        let stream: BodyStream = Box::pin(futures_util::stream::iter([Ok(Bytes::from(bytes))]));
+        let mut resp = self.raw(http::Method::POST, path_and_query, Some(("application/json", stream)));
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.next().await {
+            out.extend_from_slice(&chunk.map_err(|e| self.request_error(e))?);
+        }
+        if out.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&out)
+            .map_err(|e| RequestError { status: None, message: format!("error reading the daemon's response: {e}") })
+    }
+
     /// [`Conn::raw_bytes`] parsed as JSON (`null` for an empty body).
     pub(crate) async fn raw_json(
         &self,

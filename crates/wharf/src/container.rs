@@ -2,7 +2,9 @@
 //! (`run.rs`), `exec` (`exec.rs`), `logs` (`logs.rs`) and `ps` (`ps.rs`): `stop`,
 //! `restart`, `kill`, `pause`, `unpause`, `wait`, `rm`, `rename`, `container prune`,
 //! `container inspect`, and the top-level `inspect` that looks for a container, then an
-//! image, a network, a volume or a plugin. Also the `wharf container` command tree.
+//! image, a network, a volume or a plugin. Also the `wharf container` command tree
+//! (`stats`/`top` are in `stats.rs`, `cp` in `cp.rs`, `diff`/`export`/`commit` in
+//! `files.rs`, `update` in `update.rs`).
 //!
 //! As with the docker CLI, commands on several containers run the requests in
 //! parallel, print the names that succeeded in the order given, and fail at the end
@@ -16,27 +18,41 @@ use serde_json::Value;
 
 use crate::config::ConfigFile;
 use crate::connect::{path_escape, Conn, RequestError};
+use crate::cp::CpArgs;
 use crate::exec::ExecArgs;
+use crate::files::{CommitArgs, DiffArgs, ExportArgs};
 use crate::filters::{Filters, Query};
 use crate::format::{self, StatusError};
 use crate::image::{confirm, connect, prune_filters};
 use crate::logs::LogsArgs;
 use crate::ps::PsArgs;
 use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
+use crate::stats::{StatsArgs, TopArgs};
 use crate::system::Target;
 use crate::units;
+use crate::update::UpdateArgs;
 
 /// `wharf container`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ContainerCommand {
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Create a new image from a container's changes
+    #[command(override_usage = "wharf container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(override_usage = crate::cp::CONTAINER_CP_USAGE, help_template = crate::cp::CP_HELP)]
+    Cp(CpArgs),
     /// Create a new container
     #[command(override_usage = "wharf container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
     /// Execute a command in a running container
     #[command(override_usage = "wharf container exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
     Exec(ExecArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
     /// Display detailed information on one or more containers
     Inspect(InspectArgs),
     /// Kill one or more running containers
@@ -62,10 +78,18 @@ pub(crate) enum ContainerCommand {
     Run(RunArgs),
     /// Start one or more stopped containers
     Start(StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Stop one or more running containers
     Stop(StopArgs),
+    /// Display the running processes of a container
+    #[command(override_usage = "wharf container top CONTAINER [ps OPTIONS]")]
+    Top(TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// Update configuration of one or more containers
+    #[command(override_usage = "wharf container update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(NamesArgs),
 }
@@ -74,6 +98,13 @@ pub(crate) enum ContainerCommand {
 pub(crate) async fn run(t: &Target, config: &ConfigFile, c: &ContainerCommand) -> anyhow::Result<()> {
     match c {
         ContainerCommand::Attach(a) => crate::run::attach_cmd(t, config, a).await,
+        ContainerCommand::Commit(a) => crate::files::commit(t, a).await,
+        ContainerCommand::Cp(a) => crate::cp::cp(t, a).await,
+        ContainerCommand::Diff(a) => crate::files::diff(t, a).await,
+        ContainerCommand::Export(a) => crate::files::export(t, a).await,
+        ContainerCommand::Stats(a) => crate::stats::stats(t, config, a).await,
+        ContainerCommand::Top(a) => crate::stats::top(t, a).await,
+        ContainerCommand::Update(a) => crate::update::update(t, a).await,
         ContainerCommand::Create(a) => crate::run::create(t, config, a).await,
         ContainerCommand::Exec(a) => crate::exec::exec(t, config, a).await,
         ContainerCommand::Inspect(a) => inspect(t, a).await,

@@ -383,12 +383,13 @@ fn parse_go_float(s: &str) -> Option<f64> {
     s.parse().ok()
 }
 
-fn parse_mem_bytes(s: &str) -> Result<i64, String> {
+/// docker's `MemBytes`.
+pub(crate) fn parse_mem_bytes(s: &str) -> Result<i64, String> {
     ram_in_bytes(s)
 }
 
 /// docker's `MemSwapBytes`: `-1` is unlimited.
-fn parse_mem_swap(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_mem_swap(s: &str) -> Result<i64, String> {
     if s == "-1" {
         return Ok(-1);
     }
@@ -1150,7 +1151,7 @@ fn valid_device_mode(mode: &str) -> bool {
 }
 
 /// Go's `path.Clean` on an absolute or relative Unix path.
-fn clean_path(p: &str) -> String {
+pub(crate) fn clean_path(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut out: Vec<&str> = Vec::new();
     for part in p.split('/') {

@@ -14,13 +14,12 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Args;
-use futures_util::StreamExt;
 use http::Method;
 use serde_json::{json, Value};
 
 use crate::cli::parse_go_bool;
 use crate::config::ConfigFile;
-use crate::connect::{path_escape, BodyStream, Conn, RequestError};
+use crate::connect::{path_escape, Conn};
 use crate::copts::parse_kv_file;
 use crate::format::StatusError;
 use crate::hijack::{self, StreamEnd, StreamOpts, Transport};
@@ -127,22 +126,6 @@ fn start_config(detach: bool, tty: bool, console: Option<&Value>) -> Value {
     body
 }
 
-/// `POST path` with a JSON body, the answer parsed (`null` when empty).
-async fn post_json(conn: &Conn, path: &str, body: &Value) -> Result<Value, RequestError> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let stream: BodyStream = Box::pin(futures_util::stream::iter([Ok(bytes::Bytes::from(bytes))]));
-    let mut resp = conn.raw(Method::POST, path, Some(("application/json", stream)));
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.next().await {
-        out.extend_from_slice(&chunk.map_err(|e| conn.request_error(e))?);
-    }
-    if out.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(&out)
-        .map_err(|e| RequestError { status: None, message: format!("error reading the daemon's response: {e}") })
-}
-
 /// `wharf exec`.
 pub(crate) async fn exec(t: &Target, config: &ConfigFile, a: &ExecArgs) -> anyhow::Result<()> {
     let lookup = |k: &str| std::env::var(k).ok();
@@ -160,7 +143,7 @@ pub(crate) async fn exec(t: &Target, config: &ConfigFile, a: &ExecArgs) -> anyho
         size => Some(size),
     };
     let body = exec_config(a, env, &keys, console);
-    let created = post_json(&conn, &format!("/containers/{}/exec", path_escape(&a.container)), &body).await?;
+    let created = conn.post_json(&format!("/containers/{}/exec", path_escape(&a.container)), &body).await?;
     let id = created["Id"].as_str().unwrap_or("").to_string();
     if id.is_empty() {
         return Err(anyhow!("exec ID empty"));
@@ -168,7 +151,7 @@ pub(crate) async fn exec(t: &Target, config: &ConfigFile, a: &ExecArgs) -> anyho
     let start_path = format!("/exec/{}/start", path_escape(&id));
     let start = start_config(a.detach, a.tty, body.get("ConsoleSize"));
     if a.detach {
-        post_json(&conn, &start_path, &start).await?;
+        conn.post_json(&start_path, &start).await?;
         return Ok(());
     }
 

@@ -28,6 +28,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wharf_types::{Escape, EscapeProxy};
 
 use crate::connect::{self, Endpoint, RequestError};
 
@@ -174,14 +175,26 @@ impl Transport {
 
 /// The whole body of a response.
 pub(crate) async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
-    use hyper::body::Body;
     let mut out = Vec::new();
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        if let Ok(data) = frame?.into_data() {
-            out.extend_from_slice(&data);
-        }
+    while let Some(data) = next_data(&mut body).await {
+        out.extend_from_slice(&data?);
     }
     Ok(out)
+}
+
+/// The next data chunk of a response body (trailers skipped), `None` at its end.
+pub(crate) async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    use hyper::body::Body;
+    loop {
+        match std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await? {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    return Some(Ok(data));
+                }
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
 }
 
 /// The text docker prints for an error response: the JSON `message`, else the body.
@@ -351,80 +364,6 @@ impl Drop for RawTerminal {
         unsafe {
             libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.saved);
         }
-    }
-}
-
-/// The default detach keys: ctrl-p, ctrl-q.
-pub(crate) const DEFAULT_DETACH_KEYS: [u8; 2] = [16, 17];
-
-/// moby/term's `ToBytes`: "ctrl-p,ctrl-q" → `[16, 17]`; single characters stand for
-/// themselves.
-pub(crate) fn detach_key_bytes(keys: &str) -> Result<Vec<u8>, String> {
-    let mut codes = Vec::new();
-    for key in keys.split(',') {
-        if key.len() == 1 {
-            codes.push(key.as_bytes()[0]);
-            continue;
-        }
-        let code = key.strip_prefix("ctrl-").and_then(|k| match k.as_bytes() {
-            [c @ b'a'..=b'z'] => Some(c - b'a' + 1),
-            [b'@'] => Some(0),
-            [b'['] => Some(27),
-            [b'\\'] => Some(28),
-            [b']'] => Some(29),
-            [b'^'] => Some(30),
-            [b'_'] => Some(31),
-            _ => None,
-        });
-        match code {
-            Some(c) => codes.push(c),
-            None => return Err(format!("Unknown character: '{key}'")),
-        }
-    }
-    Ok(codes)
-}
-
-/// moby/term's `EscapeProxy`: holds back single-byte reads that match the start of
-/// the detach sequence, gives them back on a mismatch, and reports a full match.
-#[derive(Debug)]
-pub(crate) struct EscapeProxy {
-    keys: Vec<u8>,
-    pos: usize,
-}
-
-/// What [`EscapeProxy::feed`] decided.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Escape {
-    /// Send these bytes on.
-    Data(Vec<u8>),
-    /// The detach sequence was typed.
-    Detach,
-}
-
-impl EscapeProxy {
-    pub(crate) fn new(keys: Vec<u8>) -> EscapeProxy {
-        EscapeProxy { keys, pos: 0 }
-    }
-
-    /// Filters one read of `input`.
-    pub(crate) fn feed(&mut self, input: &[u8]) -> Escape {
-        if self.keys.is_empty() {
-            return Escape::Data(input.to_vec());
-        }
-        let held = |p: &mut EscapeProxy, input: &[u8]| {
-            let mut out = p.keys[..p.pos].to_vec();
-            out.extend_from_slice(input);
-            p.pos = 0;
-            Escape::Data(out)
-        };
-        if input.len() != 1 || input[0] != self.keys[self.pos] {
-            return held(self, input);
-        }
-        if self.pos == self.keys.len() - 1 {
-            return Escape::Detach;
-        }
-        self.pos += 1;
-        Escape::Data(Vec::new())
     }
 }
 
@@ -602,30 +541,6 @@ mod tests {
         assert_eq!(d.push(&all), Err("error from daemon in stream: boom".into()));
         let mut d = StdCopy::default();
         assert_eq!(d.push(&frame(7, b"x")), Err("Unrecognized input header: 7".into()));
-    }
-
-    #[test]
-    fn detach_keys() {
-        assert_eq!(detach_key_bytes("ctrl-p,ctrl-q"), Ok(vec![16, 17]));
-        assert_eq!(detach_key_bytes("ctrl-a,x,ctrl-@,ctrl-_"), Ok(vec![1, b'x', 0, 31]));
-        assert_eq!(detach_key_bytes("ctrl-1"), Err("Unknown character: 'ctrl-1'".into()));
-        assert_eq!(detach_key_bytes("foo"), Err("Unknown character: 'foo'".into()));
-    }
-
-    #[test]
-    fn escape_proxy_like_moby() {
-        let mut p = EscapeProxy::new(DEFAULT_DETACH_KEYS.to_vec());
-        assert_eq!(p.feed(b"ls\r"), Escape::Data(b"ls\r".to_vec()));
-        assert_eq!(p.feed(&[16]), Escape::Data(vec![]));
-        // A mismatch gives the held key back.
-        assert_eq!(p.feed(b"a"), Escape::Data(vec![16, b'a']));
-        assert_eq!(p.feed(&[16]), Escape::Data(vec![]));
-        assert_eq!(p.feed(&[17]), Escape::Detach);
-        // Multi-byte reads never match (moby only matches single-byte reads).
-        let mut p = EscapeProxy::new(DEFAULT_DETACH_KEYS.to_vec());
-        assert_eq!(p.feed(&[16, 17]), Escape::Data(vec![16, 17]));
-        let mut p = EscapeProxy::new(vec![]);
-        assert_eq!(p.feed(&[16]), Escape::Data(vec![16]));
     }
 
     #[test]

@@ -97,15 +97,16 @@ fn validate_destination(name: &str) -> Result<(), String> {
     Err(format!("cannot write to {what}"))
 }
 
-/// Where `save` writes: stdout, or a temporary file beside the destination that
-/// replaces it (mode 0600) once the whole archive is there.
-enum Output {
+/// Where `save` and `export` write: stdout, or a temporary file beside the destination
+/// that replaces it (mode 0600) once the whole archive is there.
+pub(crate) enum Output {
     Stdout(std::io::Stdout),
     File { file: tempfile::NamedTempFile, dest: PathBuf, written: bool },
 }
 
 impl Output {
-    fn file(name: &str) -> Result<Output, String> {
+    /// A file output, checked as docker's atomicwriter checks it.
+    pub(crate) fn file(name: &str) -> Result<Output, String> {
         validate_destination(name)?;
         let dest = PathBuf::from(name);
         let dir = match dest.parent() {
@@ -120,7 +121,8 @@ impl Output {
         Ok(Output::File { file, dest, written: false })
     }
 
-    fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+    /// Writes a chunk.
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         match self {
             Output::Stdout(out) => out.write_all(chunk),
             Output::File { file, written, .. } => {
@@ -132,7 +134,7 @@ impl Output {
 
     /// Keeps the archive: the file is synced, made 0600 and renamed over the
     /// destination (when anything was written, as docker's atomicwriter does).
-    fn commit(self) -> anyhow::Result<()> {
+    pub(crate) fn commit(self) -> anyhow::Result<()> {
         match self {
             Output::Stdout(mut out) => Ok(out.flush()?),
             Output::File { file, dest, written } => {

@@ -182,19 +182,27 @@ pub(crate) fn plain_text(jm: &JsonMessage) -> String {
     s
 }
 
-/// Splits a byte stream into JSON messages (Go's `json.Decoder` on the body).
-#[derive(Debug, Default)]
-pub(crate) struct Decoder {
+/// Splits a byte stream into JSON messages (Go's `json.Decoder` on the body): progress
+/// messages by default, any JSON stream (`stats`, `events`) with another `T`.
+#[derive(Debug)]
+pub(crate) struct Decoder<T = JsonMessage> {
     buf: Vec<u8>,
+    kind: std::marker::PhantomData<fn() -> T>,
 }
 
-impl Decoder {
+impl<T> Default for Decoder<T> {
+    fn default() -> Self {
+        Decoder { buf: Vec::new(), kind: std::marker::PhantomData }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Decoder<T> {
     /// Adds `chunk` and returns the messages it completes. A malformed message is an
     /// error, and nothing after it is read.
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Result<JsonMessage, String>> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Result<T, String>> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
-        let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<JsonMessage>();
+        let mut it = serde_json::Deserializer::from_slice(&self.buf).into_iter::<T>();
         let consumed = loop {
             match it.next() {
                 Some(Ok(m)) => out.push(Ok(m)),
@@ -319,7 +327,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<anyhow::Error>,
 {
-    let mut decoder = Decoder::default();
+    let mut decoder = Decoder::<JsonMessage>::default();
     let result = async {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(Into::into)?;
@@ -346,7 +354,7 @@ mod tests {
     use super::*;
 
     fn messages(text: &str) -> Vec<JsonMessage> {
-        let mut d = Decoder::default();
+        let mut d = Decoder::<JsonMessage>::default();
         let mut out = Vec::new();
         // Feed byte by byte: messages split across chunks must still decode.
         for b in text.as_bytes() {

@@ -9,14 +9,17 @@
 //! docker's do (pflag's `SetInterspersed(false)`): [`separate_image_args`] puts a `--` before the image so
 //! that `wharf run busybox ls -l --help` passes `ls -l --help` to the container.
 
+mod archive;
 mod cli;
 mod config;
 mod connect;
 mod container;
 mod context;
 mod copts;
+mod cp;
 mod df;
 mod exec;
+mod files;
 mod filters;
 mod format;
 mod hijack;
@@ -28,9 +31,11 @@ mod platform;
 mod ps;
 mod reference;
 mod run;
+mod stats;
 mod system;
 mod timeutil;
 mod units;
+mod update;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -40,15 +45,19 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::cli::{ClientOptions, Env, GlobalOpts};
 use crate::container::{ContainerCommand, KillArgs, NamesArgs, RenameArgs, RmArgs, StopArgs, TopInspectArgs};
 use crate::context::{ContextCommand, ContextEnv};
+use crate::cp::CpArgs;
 use crate::df::DfArgs;
 use crate::exec::ExecArgs;
+use crate::files::{CommitArgs, DiffArgs, ExportArgs};
 use crate::format::StatusError;
 use crate::image::{HistoryArgs, ImageCommand, ImagesArgs, RmiArgs, TagArgs};
 use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
 use crate::logs::LogsArgs;
 use crate::ps::PsArgs;
 use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
+use crate::stats::{StatsArgs, TopArgs};
 use crate::system::{EventsArgs, InfoArgs, Target, VersionArgs};
+use crate::update::UpdateArgs;
 
 /// A self-sufficient runtime for containers
 #[derive(Debug, Parser)]
@@ -74,20 +83,30 @@ struct Cli {
 enum Command {
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Create a new image from a container's changes
+    #[command(override_usage = "wharf commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
     /// Manage containers
     #[command(subcommand, arg_required_else_help = true)]
     Container(ContainerCommand),
     /// Manage contexts
     #[command(subcommand, arg_required_else_help = true)]
     Context(ContextCommand),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(override_usage = cp::CP_USAGE, help_template = cp::CP_HELP)]
+    Cp(CpArgs),
     /// Create a new container
     #[command(override_usage = "wharf create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
     /// Get real time events from the server
     Events(EventsArgs),
     /// Execute a command in a running container
     #[command(override_usage = "wharf exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
     Exec(ExecArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
     /// Show the history of an image
     History(HistoryArgs),
     /// Manage images
@@ -126,6 +145,8 @@ enum Command {
     Save(SaveArgs),
     /// Start one or more stopped containers
     Start(StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Stop one or more running containers
     Stop(StopArgs),
     /// Manage wharf
@@ -133,8 +154,14 @@ enum Command {
     System(SystemCommand),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
+    /// Display the running processes of a container
+    #[command(override_usage = "wharf top CONTAINER [ps OPTIONS]")]
+    Top(TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(NamesArgs),
+    /// Update configuration of one or more containers
+    #[command(override_usage = "wharf update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Show the wharf version information
     Version(VersionArgs),
     /// Block until one or more containers stop, then print their exit codes
@@ -220,6 +247,13 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Save(a) => block_on(image_io::save(&target(), &a)),
         Command::Tag(a) => block_on(image::tag(&target(), &a)),
         Command::Attach(a) => block_on(run::attach_cmd(&target(), &cx.config, &a)),
+        Command::Commit(a) => block_on(files::commit(&target(), &a)),
+        Command::Cp(a) => block_on(cp::cp(&target(), &a)),
+        Command::Diff(a) => block_on(files::diff(&target(), &a)),
+        Command::Export(a) => block_on(files::export(&target(), &a)),
+        Command::Stats(a) => block_on(stats::stats(&target(), &cx.config, &a)),
+        Command::Top(a) => block_on(stats::top(&target(), &a)),
+        Command::Update(a) => block_on(update::update(&target(), &a)),
         Command::Container(c) => block_on(container::run(&target(), &cx.config, &c)),
         Command::Create(a) => block_on(run::create(&target(), &cx.config, &a)),
         Command::Exec(a) => block_on(exec::exec(&target(), &cx.config, &a)),
@@ -239,8 +273,8 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
     }
 }
 
-/// Puts `--` before the image of `run`/`create` (and the container of `exec`; also
-/// under `container`), so that the flags after it belong to the container's command: the first argument that is not a
+/// Puts `--` before the image of `run`/`create` (and the container of `exec` and `top`;
+/// also under `container`), so that the flags after it belong to the container's command: the first argument that is not a
 /// flag or a flag's value, as pflag finds it with interspersed flags off.
 fn separate_image_args(root: &clap::Command, args: Vec<OsString>) -> Vec<OsString> {
     /// The index of the first positional argument from `start`, `None` at a `--`.
@@ -286,7 +320,7 @@ fn separate_image_args(root: &clap::Command, args: Vec<OsString>) -> Vec<OsStrin
         let Some(sub) = cmd.find_subcommand(args[p].to_string_lossy().as_ref()) else { return args };
         let name = sub.get_name();
         let parent_ok = depth == 0 || cmd.get_name() == "container";
-        if parent_ok && (name == "run" || name == "create" || name == "exec") {
+        if parent_ok && matches!(name, "run" | "create" | "exec" | "top") {
             let Some(image) = first_positional(sub, &args, p + 1) else { return args };
             let mut out = args;
             out.insert(image, OsString::from("--"));
@@ -416,6 +450,11 @@ mod tests {
             separated(&["wharf", "run", "--rm=false", "-d", "--sig-proxy=false", "-h", "host", "busybox"]),
             ["wharf", "run", "--rm=false", "-d", "--sig-proxy=false", "-h", "host", "--", "busybox"]
         );
+        assert_eq!(separated(&["wharf", "top", "web", "-ef"]), ["wharf", "top", "--", "web", "-ef"]);
+        assert_eq!(
+            separated(&["wharf", "container", "top", "web", "aux"]),
+            ["wharf", "container", "top", "--", "web", "aux"]
+        );
         for unchanged in [
             &["wharf", "ps", "-a"][..],
             &["wharf", "run", "--", "busybox", "-x"],
@@ -466,8 +505,31 @@ mod tests {
             &["wharf", "inspect", "--type", "container", "-s", "-f", "{{.Id}}", "x"],
             &["wharf", "container", "inspect", "-s", "x", "y"],
             &["wharf", "attach", "--no-stdin", "--sig-proxy=false", "x"],
+            &["wharf", "stats"],
+            &["wharf", "stats", "-a", "--no-stream", "--no-trunc", "--format", "json", "x", "y"],
+            &["wharf", "container", "stats", "--format", "table {{.Name}}"],
+            &["wharf", "top", "x"],
+            &["wharf", "top", "x", "-ef"],
+            &["wharf", "container", "top", "x", "-o", "pid,comm", "--help"],
+            &["wharf", "cp", "-aLq", "x:/etc", "-"],
+            &["wharf", "container", "cp", "--follow-link", "./a:b", "x:/"],
+            &["wharf", "diff", "x"],
+            &["wharf", "container", "diff", "x"],
+            &["wharf", "export", "-o", "x.tar", "x"],
+            &["wharf", "container", "export", "--output=x.tar", "x"],
+            &["wharf", "commit", "-a", "me", "-c", "ENV A=1", "--change", "CMD sh", "-m", "m", "-p=false", "x", "r:t"],
+            &["wharf", "container", "commit", "--pause", "x"],
+            &["wharf", "update", "-m", "1g", "--memory-swap", "-1", "--pids-limit", "-1", "-c", "2", "x", "y"],
+            &["wharf", "container", "update", "--restart", "always", "--cpus", "1.5", "x"],
         ] {
             ok(args);
+        }
+        let c = ok(&["wharf", "top", "x", "-ef", "-h"]);
+        match c.command {
+            Some(Command::Top(t)) => {
+                assert_eq!((t.container.as_str(), t.args), ("x", vec!["-ef".to_string(), "-h".into()]))
+            }
+            other => panic!("{other:?}"),
         }
         for bad in [
             &["wharf", "run"][..],
@@ -477,6 +539,16 @@ mod tests {
             &["wharf", "rm"],
             &["wharf", "create", "-d", "busybox"],
             &["wharf", "logs", "a", "b"],
+            &["wharf", "top"],
+            &["wharf", "cp", "a"],
+            &["wharf", "cp", "a", "b", "c"],
+            &["wharf", "diff"],
+            &["wharf", "diff", "a", "b"],
+            &["wharf", "export"],
+            &["wharf", "commit"],
+            &["wharf", "commit", "a", "b", "c"],
+            &["wharf", "update", "-m", "1g"],
+            &["wharf", "update", "--blkio-weight", "70000", "x"],
         ] {
             assert!(Cli::try_parse_from(separated(bad)).is_err(), "{bad:?}");
         }

@@ -246,6 +246,17 @@ fn validate_digest(d: &str) -> Result<(), String> {
 pub(crate) fn tag_target(target: &str) -> Result<(String, String), String> {
     let r = parse_normalized_named(target)
         .map_err(|e| format!("Error parsing reference: {} is not a valid repository/tag: {e}", go_quote(target)))?;
+    new_tag(r)
+}
+
+/// What `POST /commit` gets as `repo` and `tag` for `wharf commit`'s reference, as the
+/// docker client computes it (its errors unwrapped).
+pub(crate) fn commit_target(reference: &str) -> Result<(String, String), String> {
+    new_tag(parse_normalized_named(reference)?)
+}
+
+/// The name and tag (`TagNameOnly`: default `latest`) of a reference naming a new tag.
+fn new_tag(r: Reference) -> Result<(String, String), String> {
     if r.digest.is_some() {
         return Err("refusing to create a tag with a digest reference".into());
     }

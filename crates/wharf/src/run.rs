@@ -265,13 +265,13 @@ pub(crate) fn detach_keys(flag: &str, config: &ConfigFile) -> String {
 /// parse, as docker does after a warning).
 pub(crate) fn escape_keys(keys: &str) -> Vec<u8> {
     if keys.is_empty() {
-        return hijack::DEFAULT_DETACH_KEYS.to_vec();
+        return wharf_types::DEFAULT_DETACH_KEYS.to_vec();
     }
-    match hijack::detach_key_bytes(keys) {
+    match wharf_types::parse_detach_keys(keys) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("WARNING: invalid detach escape keys, using default: {e}");
-            hijack::DEFAULT_DETACH_KEYS.to_vec()
+            wharf_types::DEFAULT_DETACH_KEYS.to_vec()
         }
     }
 }
