@@ -76,7 +76,8 @@ impl CgroupFacts {
             cpu_cfs: has("cpu/cpu.cfs_period_us") || has("cpu,cpuacct/cpu.cfs_period_us"),
             cpu_shares: has("cpu/cpu.shares") || has("cpu,cpuacct/cpu.shares"),
             cpuset: has("cpuset/cpuset.cpus"),
-            pids: has("pids/pids.max"),
+            // The root of the pids hierarchy has no `pids.max`; its children do.
+            pids: has("pids/pids.current") || has("pids/cgroup.procs"),
             blkio_weight: has("blkio/blkio.weight") || has("blkio/blkio.bfq.weight"),
         }
     }
@@ -104,7 +105,7 @@ mod tests {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
         std::fs::write(dir.join("memory/memory.limit_in_bytes"), "").unwrap();
-        std::fs::write(dir.join("pids/pids.max"), "").unwrap();
+        std::fs::write(dir.join("pids/cgroup.procs"), "").unwrap();
         std::fs::write(dir.join("unified/cgroup.controllers"), "hugetlb").unwrap();
         let f = CgroupFacts::probe(&dir);
         assert_eq!(f.version, CgroupVersion::V1);

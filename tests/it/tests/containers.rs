@@ -642,3 +642,42 @@ fn limits_the_host_cannot_enforce_are_dropped_with_dockers_warning() {
     let err = d.docker(&["create", "--memory-swap", "64m", "busybox"]);
     assert!(err.failed().contains("You should always set the Memory limit when using Memoryswap limit"), "{}", err.stderr);
 }
+
+#[test]
+fn wharf_cli_files_stats_top_update() {
+    let Some(d) = with_busybox() else { return };
+    d.wharf(&["run", "-d", "--name", "wc", "-m", "64m", "busybox", "sh", "-c", "echo hi > /hello; sleep 100"]).ok();
+    for _ in 0..50 {
+        if d.docker(&["exec", "wc", "test", "-f", "/hello"]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // stats and top: the same as the docker CLI prints.
+    let (w, k) = d.both(&["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}}"]);
+    let (w, k) = (w.ok().to_string(), k.ok().to_string());
+    assert!(w.starts_with("wc 1 ") && w.trim_end().ends_with("/ 64MiB"), "{w}");
+    assert_eq!(w.split_whitespace().next(), k.split_whitespace().next());
+    let (w, k) = d.both(&["top", "wc", "-o", "pid,comm"]);
+    assert_eq!(w.ok(), k.ok());
+    // cp out and in, diff, export.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("hello");
+    d.wharf(&["cp", "wc:/hello", out.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "hi\n");
+    std::fs::write(tmp.path().join("up.txt"), "up\n").unwrap();
+    d.wharf(&["cp", tmp.path().join("up.txt").to_str().unwrap(), "wc:/tmp/"]).ok();
+    assert_eq!(d.docker(&["exec", "wc", "cat", "/tmp/up.txt"]).ok(), "up\n");
+    let (w, k) = d.both(&["diff", "wc"]);
+    assert_eq!(w.ok(), k.ok());
+    assert!(w.stdout.lines().any(|l| l == "A /hello"), "{}", w.stdout);
+    let tar = tmp.path().join("w.tar");
+    d.wharf(&["export", "-o", tar.to_str().unwrap(), "wc"]).ok();
+    assert!(std::fs::metadata(&tar).unwrap().len() > 1_000_000);
+    // update: live, then visible in inspect.
+    d.wharf(&["update", "--pids-limit", "33", "wc"]).ok();
+    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.PidsLimit}}", "wc"]).ok().trim(), "33");
+    let err = d.wharf(&["update", "wc"]);
+    assert!(err.failed().contains("you must provide one or more flags"), "{}", err.stderr);
+    d.docker(&["rm", "-f", "wc"]).ok();
+}
