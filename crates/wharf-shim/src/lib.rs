@@ -25,7 +25,10 @@
 //! - `--state-dir` is the shim's own directory (created if missing). Keep its path short: unix
 //!   socket paths are limited to 108 bytes (the shim binds longer paths relative to their
 //!   directory, but runc cannot connect to a long console socket path).
-//! - `--runtime-root` is libcontainer's (or runc's `--root`) state root.
+//! - `--runtime-root` is libcontainer's (or runc's `--root`) state root. With libcontainer the
+//!   shim also keeps compiled seccomp programs there, in `@seccomp/<sha256>.bpf` (one per
+//!   distinct profile, libseccomp version, architecture and kernel; `@` is never in a container
+//!   ID): libseccomp builds a profile once, and each init and exec loads the cached program.
 //! - `--log-opt` takes Docker's options for the driver (`max-size`, `max-file`, …), validated by
 //!   `wharf_logs::parse_log_options`.
 //!
@@ -62,6 +65,7 @@
 //! | `shim.sock` | before readiness; removed at exit | the control socket |
 //! | `exit.json` | after the exit (atomically: temp, fsync, rename) | [`protocol::ExitRecord`] |
 //! | `shim.log` | appended | the shim's diagnostics |
+//! | `libcontainer-bundle/config.json` | before create, with a seccomp profile the shim loads itself; removed with the container | the spec libcontainer gets: the bundle's without `linux.seccomp` |
 //!
 //! `exit.json` is written only after the container's output is drained, its log flushed and the
 //! container deleted from the runtime (cgroups and runtime state gone), so a daemon that finds

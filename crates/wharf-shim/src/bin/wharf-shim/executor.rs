@@ -3,7 +3,11 @@
 //! for), and a clean signal state for the workload (the shim ignores SIGPIPE, as every Rust
 //! program does, and ignored signals survive `execve`), and the terminal's size from
 //! `process.consoleSize` set before the program runs (runc's init does this; youki's does not,
-//! so a resize from the shim after it received the pty master raced the workload).
+//! so a resize from the shim after it received the pty master raced the workload), and the
+//! container's seccomp filter when the shim compiled it (`seccomp.rs`): loaded in `validate`,
+//! where libcontainer would have loaded it (after the capabilities are set, before the init
+//! reports ready and waits for `start`), so a failure fails the create and the workload never
+//! runs unfiltered.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -12,12 +16,17 @@ use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 
+use crate::seccomp::Filter;
+
 /// Go's default `PATH` when the process has none (runc uses the same).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Validates like runc, executes like youki's default executor after resetting signals.
 #[derive(Clone)]
-pub(crate) struct ShimExecutor;
+pub(crate) struct ShimExecutor {
+    /// The seccomp filter to load, when the shim took it out of the spec given to libcontainer.
+    pub(crate) seccomp: Option<Filter>,
+}
 
 impl Executor for ShimExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
@@ -39,7 +48,11 @@ impl Executor for ShimExecutor {
             .as_ref()
             .and_then(|env| env.iter().find_map(|e| e.strip_prefix("PATH=")))
             .unwrap_or(DEFAULT_PATH);
-        look_path(arg0, path).map_err(ExecutorValidationError::ArgValidationError)
+        look_path(arg0, path).map_err(ExecutorValidationError::ArgValidationError)?;
+        match &self.seccomp {
+            Some(filter) => filter.install().map_err(ExecutorValidationError::ArgValidationError),
+            None => Ok(()),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ macro_rules! diag {
 mod executor;
 mod exit;
 mod runtime;
+mod seccomp;
 mod shim;
 mod stdio;
 

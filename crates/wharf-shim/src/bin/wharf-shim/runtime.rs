@@ -13,11 +13,12 @@ use std::process::{Command, Stdio as CmdStdio};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
-use libcontainer::oci_spec::runtime::LinuxResources;
+use libcontainer::oci_spec::runtime::{LinuxResources, LinuxSeccomp};
 use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
 use crate::executor::ShimExecutor;
+use crate::seccomp::{self, Borrowed, Filter, Program};
 
 /// A runtime failure, as text meant for the user (Docker shows it after `OCI runtime create
 /// failed: `).
@@ -112,20 +113,27 @@ fn lc_error(err: libcontainer::error::LibcontainerError) -> RuntimeError {
     RuntimeError(text)
 }
 
+/// The bundle libcontainer gets when the shim loads the seccomp filter itself: a copy of the
+/// spec without `linux.seccomp`, in the shim's state dir (the daemon's bundle stays as it wrote
+/// it: it reads the process defaults of execs from there).
+const LC_BUNDLE: &str = "libcontainer-bundle";
+
 /// youki's libcontainer, embedded.
 pub(crate) struct Libcontainer {
     paths: Paths,
     container: Option<Container>,
+    /// The container's seccomp program when the shim loads it (init and execs).
+    seccomp: Option<Program>,
 }
 
 impl Libcontainer {
     pub(crate) fn new(paths: Paths) -> Libcontainer {
-        Libcontainer { paths, container: None }
+        Libcontainer { paths, container: None, seccomp: None }
     }
 
-    fn builder(&self, stdio: Stdio) -> Result<ContainerBuilder> {
+    fn builder(&self, stdio: Stdio, seccomp: Option<Filter>) -> Result<ContainerBuilder> {
         let mut b = ContainerBuilder::new(self.paths.id.clone(), SyscallType::default())
-            .with_executor(ShimExecutor)
+            .with_executor(ShimExecutor { seccomp })
             .with_root_path(&self.paths.root)
             .map_err(lc_error)?
             .validate_id()
@@ -141,6 +149,47 @@ impl Libcontainer {
         self.container.as_mut().ok_or_else(|| RuntimeError("container not created".into()))
     }
 
+    /// Takes a [`seccomp::precompilable`] `linux.seccomp` out of the spec libcontainer gets:
+    /// the program comes from the shim's cache (compiled on a miss), the spec goes to
+    /// [`LC_BUNDLE`] without the filter and with `CAP_SYS_ADMIN` borrowed for the executor to
+    /// load it. Returns the bundle for libcontainer and the executor's filter; any other spec
+    /// (no filter, notify, flags, one our compiler refuses) is left to libcontainer as it is.
+    fn precompile_seccomp(&mut self) -> Result<(PathBuf, Option<Filter>)> {
+        let unchanged = Ok((self.paths.bundle.clone(), None));
+        // Unreadable here means unreadable to libcontainer too: its error is the one to show.
+        let Ok(text) = fs::read(self.paths.bundle.join("config.json")) else { return unchanged };
+        let Ok(mut spec) = serde_json::from_slice::<serde_json::Value>(&text) else { return unchanged };
+        let Some(raw) = spec.pointer("/linux/seccomp").filter(|v| !v.is_null()) else { return unchanged };
+        let Ok(profile) = serde_json::from_value::<LinuxSeccomp>(raw.clone()) else { return unchanged };
+        if !seccomp::precompilable(&profile) {
+            diag!("seccomp: profile with notify or flags, loaded by libcontainer");
+            return unchanged;
+        }
+        let (program, cached) = match seccomp::program_for(&self.paths.root, &profile) {
+            Ok(p) => p,
+            Err(e) => {
+                diag!("seccomp: {e}; left to libcontainer");
+                return unchanged;
+            }
+        };
+        diag!("seccomp: {} instructions ({})", program.len(), if cached { "cached" } else { "compiled" });
+        if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
+            linux.remove("seccomp");
+        }
+        let borrowed = spec.get_mut("process").map(seccomp::borrow_sys_admin).unwrap_or_default();
+        // root.path may be relative to the bundle: make it absolute for the copy's new home.
+        if let Some(root) = spec.pointer_mut("/root/path") {
+            if let Some(p) = root.as_str().map(Path::new).filter(|p| p.is_relative()) {
+                *root = serde_json::Value::from(self.paths.bundle.join(p).to_string_lossy().into_owned());
+            }
+        }
+        let dir = self.paths.state_dir.join(LC_BUNDLE);
+        let json = serde_json::to_vec(&spec).map_err(|e| RuntimeError(e.to_string()))?;
+        write_private(&dir, &json).map_err(|e| RuntimeError(format!("writing {}: {e}", dir.display())))?;
+        self.seccomp = Some(program.clone());
+        Ok((dir, Some(Filter { program, borrowed })))
+    }
+
     /// `linux.resources.memory.disableOOMKiller` of the bundle's spec (false when unreadable).
     fn spec_disables_oom_killer(&self) -> bool {
         let Ok(text) = fs::read(self.paths.bundle.join("config.json")) else { return false };
@@ -151,13 +200,14 @@ impl Libcontainer {
 
 impl Runtime for Libcontainer {
     fn create(&mut self, stdio: Stdio) -> Result<i32> {
-        let container = self
-            .builder(stdio)?
-            .as_init(&self.paths.bundle)
-            .with_systemd(false)
-            .with_detach(true)
-            .build()
-            .map_err(lc_error)?;
+        let (bundle, filter) = self.precompile_seccomp()?;
+        let container =
+            self.builder(stdio, filter)?.as_init(&bundle).with_systemd(false).with_detach(true).build().map_err(
+                |e| {
+                    let _ = fs::remove_dir_all(self.paths.state_dir.join(LC_BUNDLE));
+                    lc_error(e)
+                },
+            )?;
         let pid = container.pid().ok_or_else(|| RuntimeError("runtime reported no init pid".into()))?;
         self.container = Some(container);
         Ok(pid.as_raw())
@@ -207,15 +257,48 @@ impl Runtime for Libcontainer {
         let result = c.delete(true).map_err(lc_error);
         if result.is_ok() {
             self.container = None;
+            let _ = fs::remove_dir_all(self.paths.state_dir.join(LC_BUNDLE));
         }
         result
     }
 
+    /// With the container's filter loaded by the shim, the exec'd process gets it too (as runc
+    /// does; libcontainer 0.7 gives execs no filter at all), `CAP_SYS_ADMIN` borrowed in
+    /// `process` (the shim's own file) as for the init.
     fn exec(&mut self, process: &Path, stdio: Stdio) -> Result<i32> {
-        let pid =
-            self.builder(stdio)?.as_tenant().with_detach(true).with_process(Some(process)).build().map_err(lc_error)?;
+        let filter = match &self.seccomp {
+            None => None,
+            Some(program) => {
+                let err = |e: String| RuntimeError(format!("exec process {}: {e}", process.display()));
+                let text = fs::read(process).map_err(|e| err(e.to_string()))?;
+                let mut value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| err(e.to_string()))?;
+                let borrowed = seccomp::borrow_sys_admin(&mut value);
+                if borrowed != Borrowed::default() {
+                    let json = serde_json::to_vec(&value).map_err(|e| err(e.to_string()))?;
+                    fs::write(process, json).map_err(|e| err(e.to_string()))?;
+                }
+                Some(Filter { program: program.clone(), borrowed })
+            }
+        };
+        let pid = self
+            .builder(stdio, filter)?
+            .as_tenant()
+            .with_detach(true)
+            .with_process(Some(process))
+            .build()
+            .map_err(lc_error)?;
         Ok(pid.as_raw())
     }
+}
+
+/// `<dir>/config.json` (mode 0600: the environment may hold secrets), `dir` created 0700.
+fn write_private(dir: &Path, json: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mut f =
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(dir.join("config.json"))?;
+    f.write_all(json)
 }
 
 /// A runc-compatible binary, run once per operation.

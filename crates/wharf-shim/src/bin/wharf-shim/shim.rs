@@ -631,8 +631,10 @@ impl Shim {
         };
         if n == 0 {
             c.read_closed = true;
+            // The end of an attach's input closes the process's stdin with `StdinOnce`, but
+            // never on a TTY: there it is a detach (dockerd's `CloseStdin && !TTY`).
             if let Mode::Attach { target, stdin: true, stdin_once: true, .. } = c.mode.clone() {
-                if let Some(p) = self.proc_mut(&target) {
+                if let Some(p) = self.proc_mut(&target).filter(|p| !p.tty) {
                     p.close_stdin();
                 }
             }
