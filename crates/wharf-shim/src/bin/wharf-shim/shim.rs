@@ -57,6 +57,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 const CONSOLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest control request line.
 const MAX_REQUEST: usize = 1 << 20;
+/// Quiet time after which the shim trims its resident memory (see [`trim_resident`]).
+const IDLE_TRIM: Duration = Duration::from_millis(500);
 
 /// What the shim was told on its command line.
 pub(crate) struct Config {
@@ -223,6 +225,8 @@ pub(crate) struct Shim {
     own_pidns: bool,
     exit: Option<ExitRecord>,
     linger_until: Option<Instant>,
+    /// When the shim has been quiet long enough to trim its resident memory.
+    trim_due: Option<Instant>,
     quit: bool,
     buf: Vec<u8>,
 }
@@ -318,6 +322,7 @@ impl Shim {
             own_pidns,
             exit: None,
             linger_until: None,
+            trim_due: None,
             quit: false,
             buf: vec![0; 64 * 1024],
         })
@@ -349,6 +354,13 @@ impl Shim {
                     continue;
                 }
             };
+            let now = Instant::now();
+            if ready.is_empty() && self.trim_due.is_some_and(|t| now >= t) {
+                self.trim_due = None;
+                trim_resident();
+            } else if !ready.is_empty() {
+                self.trim_due = Some(now + IDLE_TRIM);
+            }
             for (token, revents) in ready {
                 self.handle(token, revents);
             }
@@ -365,7 +377,7 @@ impl Shim {
     fn next_deadline(&self) -> Option<Instant> {
         let procs = self.procs().filter(|(_, p)| p.exit.is_none());
         let drains = procs.filter_map(|(t, p)| if self.blocked(&t) { p.drain_limit } else { p.drain_until });
-        drains.chain(self.linger_until).min()
+        drains.chain(self.linger_until).chain(self.trim_due).min()
     }
 
     /// The init and the execs, with their targets.
@@ -1233,24 +1245,19 @@ fn read_spec(bundle: &Path) -> Result<serde_json::Value, String> {
 }
 
 /// Once the container runs, the code that created it (most of libcontainer) is not needed
-/// again: drop the shim's program text pages (executable, file-backed, never written) from its
-/// resident set and return free heap to the kernel. Pages the serving loop touches come back
-/// from the page cache on first use; no data mapping is touched. One shim runs per container, so this is its memory cost.
+/// again, and a quiet shim needs almost none: drop from its resident set every file-backed,
+/// private, read-only mapping (program text and read-only data, its own and its libraries')
+/// that holds no page of its own — no dirty page and nothing in swap, so it is exactly the file
+/// and comes back from the page cache on first use — and return free heap to the kernel.
+/// RELRO data (relocated, then made read-only) has dirty pages and is kept. One shim runs per
+/// container, so this is its memory cost. Single-threaded: nothing changes a mapping between
+/// reading `smaps` and `madvise`.
 fn trim_resident() {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else { continue };
-        let path = f.nth(3).unwrap_or("");
-        // Program text only: read-only data may be RELRO (relocated, then made read-only), whose
-        // pages differ from the file.
-        if !perms.starts_with("r-x") || path.is_empty() || path.starts_with('[') {
-            continue;
-        }
-        let Some((a, b)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) else { continue };
-        // SAFETY: an executable, file-backed private mapping of this process: MADV_DONTNEED only
-        // drops its page-table entries; its contents are reread from the file on access.
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    for (start, end) in clean_file_mappings(&smaps) {
+        // SAFETY: a private, read-only, file-backed mapping of this process without a page of
+        // its own (checked above): MADV_DONTNEED only drops page-table entries, and the
+        // contents are reread from the file on access.
         unsafe {
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
@@ -1258,5 +1265,76 @@ fn trim_resident() {
     // SAFETY: glibc's malloc_trim only releases free memory.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// The `(start, end)` of each private, non-writable, file-backed mapping in `smaps` text with
+/// no dirty page (private or shared) and nothing swapped out.
+fn clean_file_mappings(smaps: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    let mut dirty = false;
+    let flush = |cur: &mut Option<(usize, usize)>, dirty: bool, out: &mut Vec<(usize, usize)>| {
+        if let Some(range) = cur.take() {
+            if !dirty {
+                out.push(range);
+            }
+        }
+    };
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let Some(first) = f.next() else { continue };
+        if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            flush(&mut current, dirty, &mut out);
+            dirty = false;
+            let perms = f.next().unwrap_or("");
+            let path = f.nth(3).unwrap_or("");
+            let eligible = perms.len() == 4
+                && perms.starts_with('r')
+                && perms.as_bytes()[1] == b'-'
+                && perms.ends_with('p')
+                && path.starts_with('/');
+            if let (true, Ok(start), Ok(end)) = (eligible, usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                current = Some((start, end));
+            }
+            continue;
+        }
+        if matches!(first, "Private_Dirty:" | "Shared_Dirty:" | "Swap:" | "SwapPss:") {
+            dirty |= f.next().is_some_and(|v| v != "0");
+        }
+    }
+    flush(&mut current, dirty, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_clean_read_only_file_mappings_are_trimmed() {
+        let smaps = "\
+55a000-55b000 r--p 00000000 fe:00 1 /usr/bin/x
+Rss:                 8 kB
+Private_Dirty:       0 kB
+Shared_Dirty:        0 kB
+Swap:                0 kB
+55b000-55c000 r-xp 00001000 fe:00 1 /usr/bin/x
+Private_Dirty:       0 kB
+55c000-55d000 r--p 00002000 fe:00 1 /usr/bin/x
+Private_Dirty:       4 kB
+55d000-55e000 rw-p 00003000 fe:00 1 /usr/bin/x
+Private_Dirty:       0 kB
+55e000-55f000 r--p 00000000 00:00 0
+Private_Dirty:       0 kB
+7f0000-7f1000 r-xp 00000000 fe:00 2 /usr/lib/libc.so.6
+Private_Dirty:       0 kB
+Swap:                4 kB
+7f2000-7f3000 r-xp 00000000 00:00 0 [vdso]
+Private_Dirty:       0 kB
+7f3000-7f4000 r-xp 00000000 fe:00 3 /usr/lib/libm.so.6
+Private_Dirty:       0 kB
+";
+        assert_eq!(clean_file_mappings(smaps), [(0x55a000, 0x55b000), (0x55b000, 0x55c000), (0x7f3000, 0x7f4000)]);
     }
 }
