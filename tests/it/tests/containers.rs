@@ -231,6 +231,29 @@ fn exec_runs_in_the_container() {
     assert!(out.stdout.contains("executable file not found"), "{out:?}");
     let out = d.wharf(&["exec", "ex", "echo", "via wharf"]);
     assert_eq!(out.ok(), "via wharf\n");
+    // `docker exec -it` from a real terminal (util-linux `script` gives the CLI a pty): the
+    // process has a TTY of the terminal's size.
+    if std::path::Path::new("/usr/bin/script").exists() {
+        let host = d.host();
+        let cfg = d.client_config.display().to_string();
+        let cli = wharf_it::docker_cli().display().to_string();
+        let cmd = format!("stty cols 91 rows 17; {cli} --config {cfg} -H {host} exec -it ex sh -c 'tty; stty size; echo done'");
+        // stdin stays open (a pipe nobody writes to) until the end, as a user's terminal does.
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        assert!(text.contains("/dev/pts/"), "{text} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("17 91\n"), "{text}");
+        assert!(text.contains("done"), "{text}");
+    }
     d.docker(&["rm", "-f", "ex"]).ok();
     let r = d.api("GET", "/exec/nosuch/json", None).unwrap();
     assert_eq!(r.status, 404);
