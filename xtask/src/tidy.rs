@@ -10,6 +10,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wharf-types", 0),
     ("wharf-api", 0),
     ("wharf-fs", 0),
+    ("wharf-reference", 0),
     ("wharf-sysinfo", 1),
     ("wharf-events", 1),
     ("wharf-store", 1),
@@ -39,6 +40,7 @@ const LAYERS: &[(&str, u8)] = &[
 const SAME_LAYER_OK: &[(&str, &str)] = &[
     ("wharf-fs", "wharf-types"),
     ("wharf-api", "wharf-types"),
+    ("wharf-reference", "wharf-types"),
     ("wharf-registry", "wharf-image"),
     ("wharf-build", "wharf-image"),
     ("wharf-container", "wharf-image"),
@@ -49,7 +51,7 @@ const SAME_LAYER_OK: &[(&str, &str)] = &[
 /// Client crates talk to any Docker-API daemon and never depend on daemon crates.
 const CLIENT: &[&str] = &["wharf", "wharf-gotmpl", "wharf-compose"];
 /// What client crates may use of the workspace.
-const CLIENT_MAY_USE: &[&str] = &["wharf-gotmpl", "wharf-api", "wharf-types"];
+const CLIENT_MAY_USE: &[&str] = &["wharf-gotmpl", "wharf-api", "wharf-types", "wharf-reference"];
 
 /// External crates that mean "knows HTTP or Docker's JSON", and who may use them.
 const HTTP_CRATES: &[&str] = &["axum", "hyper", "hyper-util", "bollard", "bollard-stubs", "wharf-api", "reqwest"];

@@ -19,14 +19,9 @@ pub enum ImageError {
     #[error("{0}")]
     InvalidReference(String),
 
-    /// A platform string such as `linux/amd64` that cannot be parsed.
-    #[error("invalid platform {spec:?}: {reason}")]
-    InvalidPlatform {
-        /// The text given.
-        spec: String,
-        /// Why it was refused.
-        reason: String,
-    },
+    /// A platform string such as `linux/amd64` that cannot be parsed (containerd's message).
+    #[error("{0}")]
+    InvalidPlatform(#[from] wharf_reference::PlatformError),
 
     /// No entry of an index matches the wanted platform (Docker's message).
     #[error("no matching manifest for {platform} in the manifest list entries")]
@@ -125,7 +120,7 @@ impl Classify for ImageError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::InvalidReference(_)
-            | Self::InvalidPlatform { .. }
+            | Self::InvalidPlatform(_)
             | Self::InvalidManifest(_)
             | Self::UnsupportedMediaType(_)
             | Self::InvalidArchive(_)
@@ -135,6 +130,12 @@ impl Classify for ImageError {
             Self::Backend { kind, .. } => *kind,
             Self::Io { .. } => ErrorKind::Internal,
         }
+    }
+}
+
+impl From<wharf_reference::ReferenceError> for ImageError {
+    fn from(e: wharf_reference::ReferenceError) -> Self {
+        Self::InvalidReference(e.to_string())
     }
 }
 

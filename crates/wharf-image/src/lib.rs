@@ -3,7 +3,8 @@
 //! reaches only through the small [`archive::BlobSink`] / [`archive::BlobSource`] traits that
 //! `wharfd` implements over the content store.
 //!
-//! - [`reference`]: Docker's reference grammar and normalization ([`ImageRef`]).
+//! - [`reference`]: Docker's reference grammar and normalization ([`ImageRef`]), re-exported
+//!   from `wharf-reference` (shared with the CLI).
 //! - [`model`]: Docker v2 schema 2 / OCI manifests and indexes, configs, media types,
 //!   platforms and index selection, chain IDs, history.
 //! - [`archive`]: `docker save` / `docker load` streams (docker-archive and OCI layout).
@@ -20,7 +21,13 @@ pub mod archive;
 mod digest;
 mod error;
 pub mod model;
-pub mod reference;
+/// Image references as Docker normalizes them: `wharf-reference`'s, re-exported.
+pub mod reference {
+    pub use wharf_reference::{
+        is_short_id_candidate, short_id_hex, ImageRef, ReferenceError, DEFAULT_DOMAIN, DEFAULT_TAG,
+        NAME_TOTAL_LENGTH_MAX,
+    };
+}
 pub mod store;
 
 /// The digest type used across this crate (oci-spec's, as carried by descriptors).

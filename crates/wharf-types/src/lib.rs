@@ -1,5 +1,5 @@
 //! Shared vocabulary of wharf: error kinds and the [`Classify`] trait that decides an error's
-//! HTTP status in one place, Docker's `filters` argument, events, and time arguments.
+//! HTTP status in one place, Docker's `filters` argument, events, time arguments, and Go's string quoting.
 //!
 //! Invariant: no I/O, no async, no HTTP. Every other crate may depend on this one.
 
@@ -10,6 +10,7 @@ mod event;
 mod filters;
 mod mount;
 mod progress;
+mod quote;
 mod time;
 
 pub use detach::{parse_detach_keys, Escape, EscapeProxy, DEFAULT_DETACH_KEYS};
@@ -19,4 +20,5 @@ pub use event::{Event, EventType, Scope};
 pub use filters::{FilterError, Filters};
 pub use mount::Mount;
 pub use progress::Progress;
+pub use quote::go_quote;
 pub use time::{format_rfc3339_nanos, parse_go_duration, parse_timestamp, TimeError, Timestamp};

@@ -9,11 +9,12 @@ use anyhow::anyhow;
 use clap::Args;
 use http::Method;
 use serde_json::{json, Map, Value};
+use wharf_reference::ImageRef;
 
 use crate::format::{self, Format, Row};
 use crate::image::{connect, image_row, ImageRowOpts};
 use crate::system::Target;
-use crate::{reference, timeutil, units};
+use crate::{timeutil, units};
 
 #[derive(Debug, Args)]
 pub(crate) struct DfArgs {
@@ -146,10 +147,10 @@ fn df_image_rows(du: &Value, trunc: bool, now: i64) -> Vec<Row> {
         let (mut repo, mut tag) = ("<none>".to_string(), "<none>".to_string());
         if let (Some(first), false) = (tags.first(), dangling) {
             // Only the first tag is shown; an image whose tag does not parse is left out.
-            let Ok(r) = reference::parse_normalized_named(first) else { continue };
-            if let Some(t) = r.tag.clone() {
+            let Ok(r) = ImageRef::parse_normalized(first) else { continue };
+            if let Some(t) = r.tag() {
                 repo = r.familiar_name();
-                tag = t;
+                tag = t.to_string();
             }
         }
         let mut row = image_row(img, &repo, &tag, "", &o);
@@ -232,8 +233,8 @@ fn container_image(c: &Value, trunc: bool) -> String {
     if short == units::truncate_id(image) {
         return short;
     }
-    match reference::parse_normalized_named(image) {
-        Ok(r) => match &r.tag {
+    match ImageRef::parse_normalized(image) {
+        Ok(r) => match r.tag() {
             Some(t) => format!("{}:{t}", r.familiar_name()),
             None => r.familiar_name(),
         },

@@ -12,13 +12,13 @@ use clap::Args;
 use futures_util::StreamExt;
 use http::Method;
 use serde_json::Value;
+use wharf_reference::commit_target;
 
 use crate::cli::parse_go_bool;
 use crate::connect::path_escape;
 use crate::filters::Query;
 use crate::image::connect;
 use crate::image_io::Output;
-use crate::reference;
 use crate::system::Target;
 
 // ---------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ pub(crate) struct CommitArgs {
 /// pausing.
 pub(crate) fn commit_query(a: &CommitArgs) -> Result<String, String> {
     let (repo, tag) = match a.reference.as_deref().filter(|r| !r.is_empty()) {
-        Some(r) => reference::commit_target(r)?,
+        Some(r) => commit_target(r).map_err(|e| e.to_string())?,
         None => (String::new(), String::new()),
     };
     let mut q = Query::default();

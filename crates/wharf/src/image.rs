@@ -13,6 +13,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use http::Method;
 use serde_json::{json, Value};
+use wharf_reference::{check_tag_source, tag_target, ImageRef, Platform};
 
 use crate::cli::parse_go_bool;
 use crate::config::ConfigFile;
@@ -21,7 +22,7 @@ use crate::filters::{Filters, Query};
 use crate::format::{self, Format, Row, StatusError};
 use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
 use crate::system::Target;
-use crate::{platform, reference, timeutil, units};
+use crate::{timeutil, units};
 
 /// `wharf image`.
 #[derive(Debug, Subcommand)]
@@ -88,11 +89,16 @@ pub(crate) fn platform_flag(
     value: Option<&str>,
     min: (usize, usize),
     wrap: bool,
-) -> anyhow::Result<Option<platform::Platform>> {
+) -> anyhow::Result<Option<Platform>> {
     let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
     require_api(conn, "platform", min)?;
-    let p = platform::parse(v).map_err(|e| if wrap { anyhow!("invalid platform: {e}") } else { anyhow!(e) })?;
+    let p = Platform::parse(v).map_err(|e| if wrap { anyhow!("invalid platform: {e}") } else { anyhow!(e) })?;
     Ok(Some(p))
+}
+
+/// The JSON OCI platform the image endpoints take (`{"architecture":"arm64","os":"linux"}`).
+pub(crate) fn platform_json(p: &Platform) -> String {
+    serde_json::to_string(p).unwrap_or_default()
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -252,16 +258,16 @@ pub(crate) fn image_rows(images: &[Value], o: &ImageRowOpts) -> Vec<Row> {
             }
         }
         for t in &tags {
-            if let Ok(r) = reference::parse_normalized_named(t) {
-                if let Some(tag) = r.tag.clone() {
-                    push(&mut repo_tags, r.familiar_name(), tag);
+            if let Ok(r) = ImageRef::parse_normalized(t) {
+                if let Some(tag) = r.tag() {
+                    push(&mut repo_tags, r.familiar_name(), tag.to_string());
                 }
             }
         }
         for d in &digests {
-            if let Ok(r) = reference::parse_normalized_named(d) {
-                if let Some(digest) = r.digest.clone() {
-                    push(&mut repo_digests, r.familiar_name(), digest);
+            if let Ok(r) = ImageRef::parse_normalized(d) {
+                if let Some(digest) = r.digest() {
+                    push(&mut repo_digests, r.familiar_name(), digest.to_string());
                 }
             }
         }
@@ -353,7 +359,7 @@ pub(crate) async fn inspect(t: &Target, a: &InspectArgs) -> anyhow::Result<()> {
     let platform = platform_flag(&conn, a.platform.as_deref(), (1, 49), false)?;
     let mut q = Query::default();
     if let Some(p) = &platform {
-        q.add("platform", &p.to_json());
+        q.add("platform", &platform_json(p));
     }
     let mut raws = Vec::new();
     let mut errors = Vec::new();
@@ -384,8 +390,8 @@ pub(crate) struct TagArgs {
 /// `wharf tag`: `POST /images/{source}/tag?repo=…&tag=…`, the target split as the
 /// docker client splits it.
 pub(crate) async fn tag(t: &Target, a: &TagArgs) -> anyhow::Result<()> {
-    reference::check_tag_source(&a.source).map_err(anyhow::Error::msg)?;
-    let (repo, tag) = reference::tag_target(&a.target).map_err(anyhow::Error::msg)?;
+    check_tag_source(&a.source)?;
+    let (repo, tag) = tag_target(&a.target)?;
     let conn = connect(t).await?;
     let mut q = Query::default();
     q.add("repo", &repo).add("tag", &tag);
@@ -441,7 +447,7 @@ pub(crate) async fn rmi(t: &Target, a: &RmiArgs) -> anyhow::Result<()> {
     if !platforms.is_empty() {
         require_api(&conn, "platform", (1, 50))?;
         for p in platforms {
-            q.add("platforms", &platform::parse(p).map_err(anyhow::Error::msg)?.to_json());
+            q.add("platforms", &platform_json(&Platform::parse(p)?));
         }
     }
     let mut errors = Vec::new();
@@ -534,7 +540,7 @@ pub(crate) async fn history(t: &Target, a: &HistoryArgs) -> anyhow::Result<()> {
     let platform = platform_flag(&conn, a.platform.as_deref(), (1, 48), true)?;
     let mut q = Query::default();
     if let Some(p) = &platform {
-        q.add("platform", &p.to_json());
+        q.add("platform", &platform_json(p));
     }
     let answer =
         conn.raw_json(Method::GET, &format!("/images/{}/history{}", path_escape(&a.image), q.encode())).await?;

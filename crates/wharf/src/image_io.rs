@@ -13,13 +13,13 @@ use anyhow::anyhow;
 use clap::Args;
 use futures_util::StreamExt;
 use http::Method;
+use wharf_reference::{ImageRef, Platform};
 
 use crate::connect::{BodyStream, Conn};
 use crate::context::io_text;
 use crate::filters::Query;
-use crate::image::{connect, platform_flag};
+use crate::image::{connect, platform_flag, platform_json};
 use crate::jsonmessage::{self, Display};
-use crate::reference;
 use crate::system::Target;
 
 // ---------------------------------------------------------------------------------------
@@ -173,8 +173,8 @@ pub(crate) async fn save(t: &Target, a: &SaveArgs) -> anyhow::Result<()> {
         Some(c) => c,
         None => connect(t).await?,
     };
-    let platform_json = platform.as_ref().map(|p| p.to_json());
-    let path = format!("/images/get{}", save_query(&a.images, platform_json.as_deref()));
+    let platform = platform.as_ref().map(platform_json);
+    let path = format!("/images/get{}", save_query(&a.images, platform.as_deref()));
     let mut stream = conn.raw(Method::GET, &path, None);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| conn.error(e))?;
@@ -251,7 +251,7 @@ pub(crate) async fn load(t: &Target, a: &LoadArgs) -> anyhow::Result<()> {
     }
     let body = body_from(input).await?;
     let platform = match a.platform.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => Some(crate::platform::parse(p).map_err(|e| anyhow!("invalid platform: {e}"))?.to_json()),
+        Some(p) => Some(platform_json(&Platform::parse(p).map_err(|e| anyhow!("invalid platform: {e}"))?)),
         None => None,
     };
     let conn = match conn {
@@ -343,7 +343,7 @@ pub(crate) async fn import(t: &Target, a: &ImportArgs) -> anyhow::Result<()> {
         ("-", Some(body_from(Some(src)).await?))
     };
     if let Some(r) = a.reference.as_deref().filter(|r| !r.is_empty()) {
-        reference::parse_normalized_named(r).map_err(anyhow::Error::msg)?;
+        ImageRef::parse_normalized(r)?;
     }
     let platform = a.platform.clone().or_else(|| std::env::var("DOCKER_DEFAULT_PLATFORM").ok());
     let conn = connect(t).await?;

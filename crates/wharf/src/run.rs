@@ -21,6 +21,7 @@ use clap::Args;
 use futures_util::StreamExt;
 use http::Method;
 use serde_json::{json, Value};
+use wharf_reference::{parse_any_reference, ImageRef, Platform};
 
 use crate::cli::parse_go_bool;
 use crate::config::ConfigFile;
@@ -31,7 +32,6 @@ use crate::format::StatusError;
 use crate::hijack::{self, StreamEnd, StreamOpts, Transport};
 use crate::image::connect;
 use crate::system::Target;
-use crate::{platform, reference};
 
 /// The flags of `create` that are not container settings.
 #[derive(Debug, Args)]
@@ -112,17 +112,7 @@ pub(crate) fn familiar_tagged(image: &str) -> Option<String> {
     if is_id || image.starts_with("sha256:") {
         return None;
     }
-    let r = reference::parse_normalized_named(image).ok()?;
-    let mut s = r.familiar_name();
-    match (&r.tag, &r.digest) {
-        (Some(t), _) => s = format!("{s}:{t}"),
-        (None, None) => s.push_str(":latest"),
-        _ => {}
-    }
-    if let Some(d) = &r.digest {
-        s = format!("{s}@{d}");
-    }
-    Some(s)
+    Some(ImageRef::parse_normalized(image).ok()?.with_default_tag().familiar())
 }
 
 /// The request body of `create` and what the client needs to know about it.
@@ -183,19 +173,15 @@ impl Drop for CidFile {
 /// warnings, and the ID file. Returns the container ID.
 async fn create_container(conn: &Conn, a: &CreateArgs, req: &CreateRequest) -> anyhow::Result<String> {
     let mut cid = CidFile::create(&a.opts.cidfile)?;
-    reference::parse_any_reference(&a.image).map_err(anyhow::Error::msg)?;
+    parse_any_reference(&a.image)?;
     let named = familiar_tagged(&a.image);
     let mut q = Query::default();
     if !a.name.is_empty() {
         q.add("name", &a.name);
     }
     if !a.platform.is_empty() && conn.api_version() >= (1, 41) {
-        let p = platform::parse(&a.platform).map_err(|e| anyhow!("error parsing specified platform: {e}"))?;
-        let formatted: Vec<&str> = [p.os.as_str(), p.architecture.as_str(), p.variant.as_str()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect();
-        q.add("platform", &formatted.join("/"));
+        let p = Platform::parse(&a.platform).map_err(|e| anyhow!("error parsing specified platform: {e}"))?;
+        q.add("platform", &p.to_string());
     }
     // `--pull always` would pull first; pulling is not available yet, so it behaves
     // like `missing` without a registry.

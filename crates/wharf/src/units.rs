@@ -197,31 +197,8 @@ pub(crate) fn ellipsis(s: &str, max_width: usize) -> String {
     s.to_string()
 }
 
-/// Go's `strconv.Quote`.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `strconv.Quote` (shared with the reference and platform errors).
+pub(crate) use wharf_types::go_quote;
 
 #[cfg(test)]
 mod tests {
@@ -298,11 +275,5 @@ mod tests {
         assert_eq!(ellipsis("abc", 1), "a");
         let wide = format!("xé{}", "中文".repeat(23));
         assert_eq!(ellipsis(&wide, 45), format!("xé{}中…", "中文".repeat(10)));
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(go_quote("sh"), "\"sh\"");
-        assert_eq!(go_quote("a \"b\"\n\t\u{1}é"), "\"a \\\"b\\\"\\n\\t\\x01é\"");
     }
 }

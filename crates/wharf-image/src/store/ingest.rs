@@ -310,7 +310,7 @@ impl ImageStore {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<String>> {
         let platform = match platform {
-            Some(p) if !p.is_empty() => Platform::parse(p)?,
+            Some(p) if !p.is_empty() => Platform::parse_normalized(p)?,
             _ => self.platform.clone(),
         };
         let (leases, lease) = self.new_lease("load")?;
@@ -633,7 +633,8 @@ impl ImageStore {
     /// with a config built from `opts` (`--change`, `--message`, `--platform`). Returns the
     /// image ID.
     pub fn import(&self, tar: impl Read, opts: &ImportOptions, progress: &mut dyn FnMut(Progress)) -> Result<String> {
-        let platform = if opts.platform.is_empty() { self.platform.clone() } else { Platform::parse(&opts.platform)? };
+        let platform =
+            if opts.platform.is_empty() { self.platform.clone() } else { Platform::parse_normalized(&opts.platform)? };
         let config_changes = super::changes::apply_changes(&opts.changes)?;
         let name = import_name(&opts.repo, &opts.tag)?;
         let id = self.leased("import", |lease| {
