@@ -116,7 +116,8 @@ impl Lifecycle {
         }
         let n = MOUNTS.fetch_add(1, Ordering::Relaxed);
         let dir = self.containers().container_dir(&c.id).join(format!("mnt-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| ContainerError::internal(format!("creating {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| ContainerError::internal(format!("creating {}: {e}", dir.display())))?;
         let tmp = TempDir(dir.clone());
         let mounts = self.containers().snapshots().mounts(&c.id).map_err(ContainerError::other)?;
         let guard = wharf_snapshot::mount::mount_all(&mounts, &dir).map_err(ContainerError::other)?;
@@ -176,7 +177,8 @@ impl Lifecycle {
         let snaps = self.containers().snapshots();
         let upper = Root::new(snaps.upper_dir(&c.id).map_err(ContainerError::other)?).map_err(ContainerError::other)?;
         let dirs = self.containers().images().layer_dirs(&c.image_id)?;
-        let lowers: Vec<Root> = dirs.iter().map(Root::new).collect::<std::result::Result<_, _>>().map_err(ContainerError::other)?;
+        let lowers: Vec<Root> =
+            dirs.iter().map(Root::new).collect::<std::result::Result<_, _>>().map_err(ContainerError::other)?;
         let source = if snaps.driver() == "overlay2" {
             DiffSource::Overlay { upper: &upper, lowers: &lowers }
         } else {
@@ -284,14 +286,14 @@ impl Lifecycle {
 fn without_init_paths(all: Vec<(String, ChangeKind)>) -> Vec<FileChange> {
     let is_init = |p: &str| INIT_PATHS.iter().any(|i| p == *i || p.strip_prefix(i).is_some_and(|r| r.starts_with('/')));
     let kept: Vec<(String, ChangeKind)> = all.into_iter().filter(|(p, _)| !is_init(p)).collect();
-    let under = |dir: &str, p: &str| p.len() > dir.len() && p.starts_with(dir) && (dir == "/" || p.as_bytes()[dir.len()] == b'/');
+    let under = |dir: &str, p: &str| {
+        p.len() > dir.len() && p.starts_with(dir) && (dir == "/" || p.as_bytes()[dir.len()] == b'/')
+    };
     // A modified directory stays if it has a change left below it, or if no init path is
     // below it (then its own metadata changed).
     let init_below = |dir: &str| INIT_PATHS.iter().any(|i| under(dir, i));
     kept.iter()
-        .filter(|(p, k)| {
-            *k != ChangeKind::Modified || !init_below(p) || kept.iter().any(|(q, _)| under(p, q))
-        })
+        .filter(|(p, k)| *k != ChangeKind::Modified || !init_below(p) || kept.iter().any(|(q, _)| under(p, q)))
         .map(|(p, k)| FileChange { path: p.clone(), kind: k.code() })
         .collect()
 }

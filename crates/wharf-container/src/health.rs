@@ -242,7 +242,9 @@ impl Lifecycle {
         let (tx, rx) = mpsc::channel();
         self.health().insert(id, tx);
         let (me, id, started) = (self.clone(), c.id.clone(), c.state.started_at);
-        let _ = std::thread::Builder::new().name("ctr-health".into()).spawn(move || me.health_loop(&id, started, &check, &rx));
+        let _ = std::thread::Builder::new()
+            .name("ctr-health".into())
+            .spawn(move || me.health_loop(&id, started, &check, &rx));
     }
 
     /// Ends the health monitor of `id` (the container stopped): the status becomes `unhealthy`.
@@ -292,12 +294,8 @@ impl Lifecycle {
         let start = now_nanos();
         let deadline = Instant::now() + check.timeout;
         let fail = |output: String| HealthResult { start, end: now_nanos(), exit_code: -1, output };
-        let cfg = ExecConfig {
-            attach_stdout: true,
-            attach_stderr: true,
-            cmd: Some(check.cmd.clone()),
-            ..Default::default()
-        };
+        let cfg =
+            ExecConfig { attach_stdout: true, attach_stderr: true, cmd: Some(check.cmd.clone()), ..Default::default() };
         let exec_id = match self.exec_create(id, cfg) {
             Ok(x) => x,
             Err(e) => return fail(e.to_string()),
@@ -382,7 +380,10 @@ mod tests {
         );
         let c = Check::of(&config(json!({"Test": ["CMD", "true", "x"], "Interval": 1_000_000_000i64, "Retries": 2})))
             .unwrap();
-        assert_eq!((c.cmd.as_slice(), c.interval, c.retries), (&["true".to_string(), "x".into()][..], Duration::from_secs(1), 2));
+        assert_eq!(
+            (c.cmd.as_slice(), c.interval, c.retries),
+            (&["true".to_string(), "x".into()][..], Duration::from_secs(1), 2)
+        );
         assert!(Check::of(&config(json!({"Test": ["NONE"]}))).is_none());
         assert!(Check::of(&config(json!({"Test": []}))).is_none());
         assert!(Check::of(&Config::default()).is_none());

@@ -154,8 +154,8 @@ pub(crate) fn check_resources(
     update: bool,
 ) -> Result<Vec<String>> {
     let mut r = resources_of(hc);
-    let warnings = wharf_runtime::verify_resources(&mut r, support, update)
-        .map_err(|e| ContainerError::Invalid(e.to_string()))?;
+    let warnings =
+        wharf_runtime::verify_resources(&mut r, support, update).map_err(|e| ContainerError::Invalid(e.to_string()))?;
     hc.memory = r.memory;
     hc.memory_swap = r.memory_swap;
     hc.memory_reservation = r.memory_reservation;

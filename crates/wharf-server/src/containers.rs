@@ -544,7 +544,8 @@ fn detach_keys(spec: &str) -> Result<Vec<u8>, ApiError> {
     if spec.is_empty() {
         return Ok(wharf_types::DEFAULT_DETACH_KEYS.to_vec());
     }
-    wharf_types::parse_detach_keys(spec).map_err(|_| ApiError::invalid(format!("Invalid detach keys ({spec}) provided")))
+    wharf_types::parse_detach_keys(spec)
+        .map_err(|_| ApiError::invalid(format!("Invalid detach keys ({spec}) provided")))
 }
 
 /// Answers `101 UPGRADED` (when the client asked to upgrade) and, once upgraded, copies bytes

@@ -138,10 +138,8 @@ async fn archive_get(State(b): State<Backend>, uri: Uri, p: Id) -> Result<Respon
 async fn archive_put(State(b): State<Backend>, uri: Uri, p: Id, body: Body) -> Result<Response, ApiError> {
     let (name, q) = (id(p)?, QueryArgs::from_uri(&uri)?);
     let path = path_arg(&q)?;
-    let opts = ExtractOptions {
-        no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"),
-        copy_uid_gid: q.bool("copyUIDGID"),
-    };
+    let opts =
+        ExtractOptions { no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"), copy_uid_gid: q.bool("copyUIDGID") };
     let tar: ByteStream = Box::pin(body.into_data_stream().map(|c| c.map_err(std::io::Error::other)));
     b.extract(&name, &path, opts, tar).await?;
     Ok(StatusCode::OK.into_response())
@@ -188,9 +186,9 @@ async fn commit(State(b): State<Backend>, uri: Uri, body: Body) -> Result<Respon
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use http_body_util::BodyExt;
     use std::sync::Mutex;
-    use base64::Engine as _;
     use tower::ServiceExt;
     use wharf_types::ErrorKind;
 
@@ -232,7 +230,13 @@ mod tests {
             self.calls.lock().unwrap().push(format!("archive {name} {path}"));
             Ok((stat(), bytes(b"tar!")))
         }
-        async fn extract(&self, name: &str, path: &str, o: ExtractOptions, mut tar: ByteStream) -> Result<(), ApiError> {
+        async fn extract(
+            &self,
+            name: &str,
+            path: &str,
+            o: ExtractOptions,
+            mut tar: ByteStream,
+        ) -> Result<(), ApiError> {
             missing(name)?;
             let mut got = Vec::new();
             while let Some(c) = tar.next().await {
@@ -253,7 +257,10 @@ mod tests {
         }
         async fn commit(&self, o: CommitOptions) -> Result<String, ApiError> {
             missing(&o.container)?;
-            let line = format!("commit {} {}:{} {:?} pause={} {:?} {:?}", o.container, o.repo, o.tag, o.comment, o.pause, o.changes, o.config);
+            let line = format!(
+                "commit {} {}:{} {:?} pause={} {:?} {:?}",
+                o.container, o.repo, o.tag, o.comment, o.pause, o.changes, o.config
+            );
             self.calls.lock().unwrap().push(line);
             Ok("sha256:abc".into())
         }
@@ -282,7 +289,10 @@ mod tests {
             assert_eq!(body, if method == "GET" { b"tar!".to_vec() } else { Vec::new() });
         }
         let (status, _, body) = send(&fake, "GET", "/containers/c/archive", b"").await;
-        assert_eq!((status, String::from_utf8_lossy(&body).contains("Path cannot be empty")), (StatusCode::BAD_REQUEST, true));
+        assert_eq!(
+            (status, String::from_utf8_lossy(&body).contains("Path cannot be empty")),
+            (StatusCode::BAD_REQUEST, true)
+        );
         let (status, _, _) = send(&fake, "HEAD", "/containers/missing/archive?path=/", b"").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -303,7 +313,10 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(String::from_utf8(body).unwrap(), r#"[{"Path":"/tmp","Kind":0},{"Path":"/tmp/x","Kind":1}]"#);
         let (_, headers, body) = send(&fake, "GET", "/containers/c/export", b"").await;
-        assert_eq!((headers.get(CONTENT_TYPE).unwrap(), body.as_slice()), (&HeaderValue::from_static("application/x-tar"), &b"all"[..]));
+        assert_eq!(
+            (headers.get(CONTENT_TYPE).unwrap(), body.as_slice()),
+            (&HeaderValue::from_static("application/x-tar"), &b"all"[..])
+        );
         let uri = "/commit?container=c&repo=r&tag=t&comment=hi&pause=0&changes=CMD+%5B%22sh%22%5D&changes=ENV+A%3Db";
         let (status, _, body) = send(&fake, "POST", uri, b"null").await;
         assert_eq!(status, StatusCode::CREATED);

@@ -367,7 +367,11 @@ impl CommandLine {
             init: f.init.or(file.init).unwrap_or(false),
             init_path: f.init_path.clone().or(file.init_path),
             runtimes: runtimes(&f.add_runtime, file.runtimes.unwrap_or_default())?,
-            default_runtime: f.default_runtime.clone().or(file.default_runtime).unwrap_or_else(|| EMBEDDED_RUNTIME.into()),
+            default_runtime: f
+                .default_runtime
+                .clone()
+                .or(file.default_runtime)
+                .unwrap_or_else(|| EMBEDDED_RUNTIME.into()),
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {

@@ -74,7 +74,8 @@ impl FilesBackend for FilesAdapter {
 
     async fn extract(&self, name: &str, path: &str, opts: ExtractOptions, tar: ByteStream) -> Result<(), ApiError> {
         let (name, path) = (name.to_string(), path.to_string());
-        let opts = CopyInOptions { no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir, copy_uid_gid: opts.copy_uid_gid };
+        let opts =
+            CopyInOptions { no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir, copy_uid_gid: opts.copy_uid_gid };
         run(&self.life, move |l| l.extract_to(&name, &path, body_reader(tar), opts)).await
     }
 

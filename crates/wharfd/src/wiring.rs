@@ -83,7 +83,9 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         .iter()
         .map(|(name, path)| RuntimeInfo {
             name: name.clone(),
-            path: path.as_ref().map_or_else(|| "wharf-shim (embedded youki libcontainer)".into(), |p| p.display().to_string()),
+            path: path
+                .as_ref()
+                .map_or_else(|| "wharf-shim (embedded youki libcontainer)".into(), |p| p.display().to_string()),
             args: vec![],
         })
         .collect();

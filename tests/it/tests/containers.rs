@@ -237,7 +237,9 @@ fn exec_runs_in_the_container() {
         let host = d.host();
         let cfg = d.client_config.display().to_string();
         let cli = wharf_it::docker_cli().display().to_string();
-        let cmd = format!("stty cols 91 rows 17; {cli} --config {cfg} -H {host} exec -it ex sh -c 'tty; stty size; echo done'");
+        let cmd = format!(
+            "stty cols 91 rows 17; {cli} --config {cfg} -H {host} exec -it ex sh -c 'tty; stty size; echo done'"
+        );
         // stdin stays open (a pipe nobody writes to) until the end, as a user's terminal does.
         let mut child = std::process::Command::new("script")
             .args(["-qec", &cmd, "/dev/null"])
@@ -320,14 +322,30 @@ fn health_checks_move_between_states() {
     let Some(d) = with_busybox() else { return };
     let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
     d.docker(&[
-        "run", "-d", "--name", "hc", "--health-cmd", "echo probing; test -f /tmp/ok", "--health-interval", "300ms",
-        "--health-retries", "2", "busybox", "sleep", "100",
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "echo probing; test -f /tmp/ok",
+        "--health-interval",
+        "300ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "100",
     ])
     .ok();
     let status = |n: &str| d.docker(&["inspect", "--format", "{{.State.Health.Status}}", n]).ok().trim().to_string();
     // Two failures: unhealthy; the probe's output is in the log; ps shows it and filters by it.
     eventually(10, "unhealthy", || (status("hc") == "unhealthy").then_some(String::new()));
-    let log = d.docker(&["inspect", "--format", "{{(index .State.Health.Log 0).Output}}|{{(index .State.Health.Log 0).ExitCode}}", "hc"]);
+    let log = d.docker(&[
+        "inspect",
+        "--format",
+        "{{(index .State.Health.Log 0).Output}}|{{(index .State.Health.Log 0).ExitCode}}",
+        "hc",
+    ]);
     assert_eq!(log.ok().trim(), "probing\n|1");
     let ps = d.docker(&["ps", "--format", "{{.Status}}"]);
     assert!(ps.ok().trim().ends_with("(unhealthy)"), "{}", ps.stdout);
@@ -345,8 +363,21 @@ fn health_checks_move_between_states() {
     assert_eq!(actions, ["health_status: unhealthy", "health_status: healthy"], "{}", ev.stdout);
     // A probe that outlives its timeout is killed and fails with Docker's text.
     d.docker(&[
-        "run", "-d", "--name", "slow", "--health-cmd", "sleep 30", "--health-timeout", "200ms", "--health-interval",
-        "200ms", "--health-retries", "1", "busybox", "sleep", "100",
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--health-cmd",
+        "sleep 30",
+        "--health-timeout",
+        "200ms",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "100",
     ])
     .ok();
     eventually(10, "timeout", || (status("slow") == "unhealthy").then_some(String::new()));
@@ -372,11 +403,17 @@ fn init_reaps_and_forwards_signals() {
         return;
     }
     let ps = d.docker(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,args"]);
-    let rows: Vec<String> = ps.ok().lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let rows: Vec<String> =
+        ps.ok().lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(rows[0], "1 /sbin/docker-init -- ps -o pid,args", "{rows:?}");
     // An orphaned zombie is reaped by the init (sh as PID 1 would not reap a grandchild here).
     let out = d.docker(&[
-        "run", "--rm", "--init", "busybox", "sh", "-c",
+        "run",
+        "--rm",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
         "sh -c 'sleep 0.2 & exec true'; sleep 0.6; ps -o stat,args | grep -c '^Z' || true",
     ]);
     assert_eq!(out.ok().trim(), "0");
@@ -406,11 +443,26 @@ fn update_changes_limits_live() {
     assert_eq!(cg("memory", "memory.limit_in_bytes"), (128u64 << 20).to_string());
     assert_eq!(cg("pids", "pids.max"), "40");
     assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
-    let hc = d.docker(&["inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}", "up"]);
+    let hc = d.docker(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}",
+        "up",
+    ]);
     assert_eq!(hc.ok().trim(), format!("{} {} 40 500000000", 128u64 << 20, 256u64 << 20));
     // The restart policy, and Docker's refusals.
     d.docker(&["update", "--restart", "on-failure:3", "up"]).ok();
-    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]).ok().trim(), "on-failure:3");
+    assert_eq!(
+        d.docker(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+            "up"
+        ])
+        .ok()
+        .trim(),
+        "on-failure:3"
+    );
     let err = d.docker(&["update", "-m", "1m", "up"]);
     assert!(err.failed().contains("Minimum memory limit allowed is 6MB"), "{}", err.stderr);
     let err = d.docker(&["update", "--pids-limit", "5", "nosuch"]);
@@ -419,7 +471,10 @@ fn update_changes_limits_live() {
     d.docker(&["exec", "up", "sh", "-c", "head -c 20000000 /dev/zero > /dev/shm/fill"]).ok();
     let err = d.docker(&["update", "-m", "8m", "--memory-swap", "8m", "up"]);
     assert!(err.failed().contains("Cannot update container"), "{}", err.stderr);
-    assert_eq!(d.docker(&["inspect", "--format", "{{.HostConfig.Memory}}", "up"]).ok().trim(), (128u64 << 20).to_string());
+    assert_eq!(
+        d.docker(&["inspect", "--format", "{{.HostConfig.Memory}}", "up"]).ok().trim(),
+        (128u64 << 20).to_string()
+    );
     // Sizes: the 20 MB in /dev/shm are not the layer; a file in the layer is.
     d.docker(&["exec", "up", "sh", "-c", "head -c 300000 /dev/zero > /big"]).ok();
     let sizes = d.docker(&["ps", "--size", "--format", "{{.Size}}"]);
@@ -436,7 +491,13 @@ fn update_changes_limits_live() {
 fn cp_diff_export_commit() {
     let Some(d) = with_busybox() else { return };
     d.docker(&[
-        "run", "-d", "--name", "files", "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "files",
+        "busybox",
+        "sh",
+        "-c",
         "mkdir /data && echo hello > /data/a.txt && ln -s / /data/escape && ln -s /etc/passwd /data/pw && sleep 100",
     ])
     .ok();
@@ -499,9 +560,14 @@ fn cp_diff_export_commit() {
     let id = d.docker(&["commit", "-c", "ENV COMMITTED=yes", "-m", "a message", "-a", "me", "files", "snap:v1"]);
     let id = id.ok().trim().to_string();
     assert!(id.starts_with("sha256:"), "{id}");
-    let layers = |img: &str| d.docker(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", img]).ok().trim().parse::<usize>().unwrap();
+    let layers = |img: &str| {
+        d.docker(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", img]).ok().trim().parse::<usize>().unwrap()
+    };
     assert_eq!(layers("snap:v1"), layers("busybox") + 1);
-    assert_eq!(d.docker(&["image", "inspect", "--format", "{{.Author}}|{{.Comment}}", "snap:v1"]).ok().trim(), "me|a message");
+    assert_eq!(
+        d.docker(&["image", "inspect", "--format", "{{.Author}}|{{.Comment}}", "snap:v1"]).ok().trim(),
+        "me|a message"
+    );
     let run = d.docker(&["run", "--rm", "snap:v1", "sh", "-c", "cat /data/a.txt /tmp/in.txt; echo $COMMITTED"]);
     assert_eq!(run.ok(), "hello\nin\nyes\n");
     assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "files"]).ok().trim(), "running");
@@ -544,7 +610,20 @@ fn log_drivers_and_rotation() {
     let Some(d) = with_busybox() else { return };
     // json-file with max-size/max-file: rotated files, the newest lines readable with logs.
     let script = "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done";
-    d.docker(&["run", "--name", "rot", "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "busybox", "sh", "-c", script]).ok();
+    d.docker(&[
+        "run",
+        "--name",
+        "rot",
+        "--log-opt",
+        "max-size=4k",
+        "--log-opt",
+        "max-file=3",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok();
     let path = d.docker(&["inspect", "--format", "{{.LogPath}}", "rot"]).ok().trim().to_string();
     let p = std::path::Path::new(&path);
     assert!(p.exists() && p.with_extension("log.1").exists(), "{path}");
@@ -663,7 +742,11 @@ fn limits_the_host_cannot_enforce_are_dropped_with_dockers_warning() {
     let err = d.docker(&["run", "--rm", "-m", "4m", "busybox", "true"]);
     assert!(err.failed().contains("Minimum memory limit allowed is 6MB"), "{}", err.stderr);
     let err = d.docker(&["create", "--memory-swap", "64m", "busybox"]);
-    assert!(err.failed().contains("You should always set the Memory limit when using Memoryswap limit"), "{}", err.stderr);
+    assert!(
+        err.failed().contains("You should always set the Memory limit when using Memoryswap limit"),
+        "{}",
+        err.stderr
+    );
 }
 
 #[test]
