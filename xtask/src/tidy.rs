@@ -44,6 +44,7 @@ const SAME_LAYER_OK: &[(&str, &str)] = &[
     ("wharf-registry", "wharf-image"),
     ("wharf-build", "wharf-image"),
     ("wharf-container", "wharf-image"),
+    ("wharf-network", "wharf-dns"),
     ("wharf-shim", "wharf-runtime"),
     ("wharf-shim", "wharf-logs"),
 ];

@@ -69,6 +69,9 @@ pub struct Lifecycle {
     pending: Mutex<HashMap<String, Vec<PendingAttach>>>,
     /// The health monitors.
     health: crate::health::Monitors,
+    /// The daemon's networking (none: containers get a private network namespace with
+    /// loopback only).
+    network: std::sync::OnceLock<Arc<dyn crate::Networking>>,
 }
 
 /// Someone waiting for an exit or a removal.
@@ -174,7 +177,18 @@ impl Lifecycle {
             pending: Mutex::new(HashMap::new()),
             execs: Default::default(),
             health: Default::default(),
+            network: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Plugs in the daemon's networking (once, at wiring).
+    pub fn set_networking(&self, net: Arc<dyn crate::Networking>) {
+        let _ = self.network.set(net);
+    }
+
+    /// The daemon's networking, if any.
+    pub fn networking(&self) -> Option<&Arc<dyn crate::Networking>> {
+        self.network.get()
     }
 
     /// The records.
@@ -275,6 +289,9 @@ impl Lifecycle {
             }
             Err((msg, code, kind)) => {
                 self.unmount(&c.id);
+                if let Some(net) = self.networking() {
+                    net.release(&c);
+                }
                 let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id).unwrap_or_default();
                 for (_, tx) in pending {
                     let _ = tx.send(Err(ContainerError::Other { kind, message: msg.clone() }));
@@ -335,6 +352,16 @@ impl Lifecycle {
         match Ready::parse(line.lines().next().unwrap_or_default()) {
             Ready::Started(pid) => Ok(pid),
             Ready::Created(pid) => {
+                if let Some(net) = self.networking().filter(|_| crate::networking::endpoint_requests(c).is_some()) {
+                    if let Err(e) = net.attach(c, pid) {
+                        // Nothing of the workload ran: the created container goes.
+                        if let Ok(mut client) = self.client(&c.id) {
+                            let _ = client.call(&Request::Kill { signal: 9, all: true, exec_id: None });
+                        }
+                        let _ = self.wait_shim(&c.id);
+                        return Err(fail(format!("failed to set up the container's network: {e}")));
+                    }
+                }
                 let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id).unwrap_or_default();
                 for (req, tx) in pending {
                     let _ = tx.send(self.shim_attach(&c.id, c.config.stdin_once, req));
@@ -382,6 +409,16 @@ impl Lifecycle {
             hc.memory_swap = hc.memory * 2;
         }
         let warnings = crate::update::check_resources(hc, &self.settings.resources, false)?;
+        if let Some(net) = self.networking() {
+            let probe = Container {
+                host_config: req.host_config.clone(),
+                networking: req.networking.clone(),
+                ..Default::default()
+            };
+            if let Some(requests) = crate::networking::endpoint_requests(&probe) {
+                net.validate(&requests)?;
+            }
+        }
         Ok((self.containers.create(req)?, warnings))
     }
 
@@ -436,15 +473,22 @@ impl Lifecycle {
         let resolv = dir.join("resolv.conf");
         // Rewritten at every start: atomic, not durable.
         let write = |p: &Path, s: &str| wharf_fs::replace_file(p, s.as_bytes(), 0o644).map_err(ContainerError::other);
+        let plan = match (self.networking(), crate::networking::endpoint_requests(c)) {
+            (Some(net), Some(requests)) => net.prepare(c, &requests)?,
+            _ => crate::NetPlan::default(),
+        };
         write(&hostname, &format!("{}\n", cfg.hostname))?;
+        // Docker's /etc/hosts: loopback names, then the container's own address (127.0.1.1
+        // when it has none, as with `--network none`).
+        let own = plan.addresses.first().map_or_else(|| "127.0.1.1".to_string(), |a| a.to_string());
         write(
             &hosts,
             &format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{own}\t{}\n",
                 cfg.hostname
             ),
         )?;
-        write(&resolv, &host_resolv_conf())?;
+        write(&resolv, &if plan.embedded_dns { embedded_resolv_conf() } else { host_resolv_conf() })?;
         for (src, dst) in [(&resolv, "/etc/resolv.conf"), (&hostname, "/etc/hostname"), (&hosts, "/etc/hosts")] {
             mounts.push(MountSpec {
                 typ: MountType::Bind,
@@ -559,6 +603,9 @@ impl Lifecycle {
     fn record_exit(self: &Arc<Self>, id: &str, exit: ExitRecord) {
         self.stop_health(id);
         self.unmount(id);
+        if let (Some(net), Ok(c)) = (self.networking(), self.containers.get(id)) {
+            net.release(&c);
+        }
         let finished = wharf_types::parse_timestamp(&exit.finished_at, now_nanos()).unwrap_or_else(|_| now_nanos());
         let updated = self.containers.update_state(id, |s| {
             s.status = Status::Exited;
@@ -816,6 +863,9 @@ impl Lifecycle {
             }
             if Client::connect(&self.socket(&c.id)).is_ok() {
                 tracing::info!(id = %c.id, "reconnected to a running container's shim");
+                if let Some(net) = self.networking() {
+                    net.restore(&c, c.state.pid as i32);
+                }
                 self.monitor(c.id.clone());
                 self.start_health(&c.id);
             } else {
@@ -836,6 +886,26 @@ impl Lifecycle {
         }
         Ok((c, format))
     }
+}
+
+/// resolv.conf for the embedded DNS, as Docker writes it on user-defined networks: 127.0.0.11,
+/// the host's search domains and options, and `ndots:0`.
+fn embedded_resolv_conf() -> String {
+    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out = String::from("nameserver 127.0.0.11\n");
+    let mut options = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("search") || t.starts_with("domain") {
+            out.push_str(t);
+            out.push('\n');
+        } else if let Some(o) = t.strip_prefix("options") {
+            options.extend(o.split_whitespace().filter(|o| !o.starts_with("ndots:")).map(str::to_string));
+        }
+    }
+    options.push("ndots:0".into());
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    out
 }
 
 /// The host's resolv.conf without loopback name servers (they do not answer inside a

@@ -235,7 +235,7 @@ pub struct State {
 }
 
 /// A container as the store keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Container {
     /// 64 hex characters.
     pub id: String,
@@ -259,4 +259,6 @@ pub struct Container {
     pub driver: String,
     /// Where its json-file log lives.
     pub log_path: String,
+    /// `NetworkingConfig.EndpointsConfig` as created: network name → `EndpointSettings`.
+    pub networking: serde_json::Map<String, serde_json::Value>,
 }

@@ -24,10 +24,11 @@ use crate::names;
 pub const COMPONENT: &str = "wharf-container";
 
 /// The container tables' migrations.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: COMPONENT,
-    version: 1,
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: COMPONENT,
+        version: 1,
+        sql: "
 CREATE TABLE containers (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -42,7 +43,14 @@ CREATE TABLE containers (
     log_path    TEXT NOT NULL
 );
 ",
-}];
+    },
+    // `NetworkingConfig.EndpointsConfig` of the create request (networks, aliases, addresses).
+    Migration {
+        component: COMPONENT,
+        version: 2,
+        sql: "ALTER TABLE containers ADD COLUMN networking TEXT NOT NULL DEFAULT '{}';",
+    },
+];
 
 /// What `POST /containers/create` asks for.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +61,8 @@ pub struct CreateRequest {
     pub config: Config,
     /// `HostConfig`.
     pub host_config: HostConfig,
+    /// `NetworkingConfig.EndpointsConfig`: network name → Docker's `EndpointSettings`.
+    pub networking: serde_json::Map<String, Value>,
 }
 
 /// The container records.
@@ -107,6 +117,7 @@ fn row(r: &wharf_store::rusqlite::Row<'_>) -> wharf_store::rusqlite::Result<(Con
             args: Vec::new(),
             driver: r.get(9)?,
             log_path: r.get(10)?,
+            networking: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
         },
         r.get(4)?,
         r.get(5)?,
@@ -114,7 +125,8 @@ fn row(r: &wharf_store::rusqlite::Row<'_>) -> wharf_store::rusqlite::Result<(Con
     ))
 }
 
-const COLUMNS: &str = "id, name, created, image_id, config, host_config, state, path, args, driver, log_path";
+const COLUMNS: &str =
+    "id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking";
 
 fn decode(raw: (Container, String, String, String), args: String) -> Result<Container> {
     let (mut c, config, host_config, state) = raw;
@@ -185,7 +197,7 @@ impl Containers {
     /// `docker create`: checks the name, resolves the image, applies its defaults, makes the
     /// writable layer and records the container.
     pub fn create(&self, req: CreateRequest) -> Result<Container> {
-        let CreateRequest { name, mut config, host_config } = req;
+        let CreateRequest { name, mut config, host_config, networking } = req;
         if !name.is_empty() && !names::valid(&name) {
             return Err(ContainerError::Invalid(format!(
                 "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
@@ -224,7 +236,9 @@ impl Containers {
         let log_path = dir.join(format!("{id}-json.log")).display().to_string();
         let made = std::fs::create_dir_all(&dir)
             .map_err(|e| ContainerError::internal(format!("creating {}: {e}", dir.display())))
-            .and_then(|()| self.insert(&id, &name, &image.id, &config, &host_config, &path, &args, &log_path));
+            .and_then(|()| {
+                self.insert(&id, &name, &image.id, &config, &host_config, &path, &args, &log_path, &networking)
+            });
         let name = match made {
             Ok(n) => n,
             Err(e) => {
@@ -245,6 +259,7 @@ impl Containers {
             args,
             driver: self.snapshots().driver().to_string(),
             log_path,
+            networking,
         };
         self.publish("create", &c, &[]);
         Ok(c)
@@ -261,6 +276,7 @@ impl Containers {
         path: &str,
         args: &[String],
         log_path: &str,
+        networking: &serde_json::Map<String, Value>,
     ) -> Result<String> {
         let driver = self.snapshots().driver();
         self.db.tx(|tx| {
@@ -284,8 +300,8 @@ impl Containers {
                 n
             };
             tx.execute(
-                "INSERT INTO containers (id, name, created, image_id, config, host_config, state, path, args, driver, log_path)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO containers (id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     id,
                     name,
@@ -297,7 +313,8 @@ impl Containers {
                     path,
                     to_json(&args),
                     driver,
-                    log_path
+                    log_path,
+                    to_json(networking)
                 ],
             )?;
             Ok(name)

@@ -16,6 +16,7 @@ pub mod error;
 mod events;
 mod files;
 mod images;
+mod networks;
 mod query;
 mod system;
 pub mod version;
@@ -32,6 +33,10 @@ pub use containers::{
 pub use error::ApiError;
 pub use files::{Change, CommitOptions, ExtractOptions, FilesBackend, PathStat, PATH_STAT_HEADER};
 pub use images::{ByteStream, ImageBackend, ProgressStream};
+pub use networks::{
+    ConnectRequest, CreateNetwork, DisconnectRequest, Ipam, IpamConfig, NetworkBackend, NetworkContainer, NetworkView,
+    NETWORK_FILTERS,
+};
 pub use system::{DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
 pub use wharf_api::{ApiVersion, CURRENT_API_VERSION, MIN_API_VERSION};
 
@@ -46,6 +51,8 @@ pub struct Backends {
     pub containers: Arc<dyn ContainerBackend>,
     /// `/containers/{id}/archive`, `…/changes`, `…/export`, `/commit`.
     pub files: Arc<dyn FilesBackend>,
+    /// `/networks/…`.
+    pub networks: Arc<dyn NetworkBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -55,12 +62,13 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, images, containers, files, events, shutdown } = backends;
+    let Backends { system, images, containers, files, networks, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
         .merge(images::routes(images))
         .merge(containers::routes(containers))
         .merge(files::routes(files))
+        .merge(networks::routes(networks))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

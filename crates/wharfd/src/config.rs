@@ -71,6 +71,18 @@ pub struct Flags {
     /// Set parent cgroup for all containers (default "/wharf")
     #[arg(long = "cgroup-parent", value_name = "string")]
     pub cgroup_parent: Option<String>,
+    /// Attach containers to a network bridge (the default `bridge` network's interface; default "wharf0")
+    #[arg(short = 'b', long = "bridge", value_name = "string")]
+    pub bridge: Option<String>,
+    /// Network bridge IP (the default bridge's gateway address and prefix, default "172.17.0.1/16")
+    #[arg(long = "bip", value_name = "string")]
+    pub bip: Option<String>,
+    /// Enable addition of nftables rules (NAT, isolation, published ports) (default true)
+    #[arg(long = "iptables", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
+    pub iptables: Option<bool>,
+    /// Set the containers network MTU (default 1500)
+    #[arg(long = "mtu", value_name = "int")]
+    pub mtu: Option<u32>,
     /// Register an additional OCI compatible runtime (name=path of a runc-compatible binary)
     #[arg(long = "add-runtime", value_name = "runtime")]
     pub add_runtime: Vec<String>,
@@ -116,6 +128,10 @@ pub struct FileConfig {
     init_path: Option<PathBuf>,
     runtimes: Option<BTreeMap<String, FileRuntime>>,
     default_runtime: Option<String>,
+    bridge: Option<String>,
+    bip: Option<String>,
+    iptables: Option<bool>,
+    mtu: Option<u32>,
 }
 
 /// A `runtimes` entry of `daemon.json`.
@@ -148,6 +164,10 @@ const KEYS: &[(&str, &str)] = &[
     // Merged with `--add-runtime`, as dockerd does, so never a conflict.
     ("runtimes", ""),
     ("default-runtime", "default_runtime"),
+    ("bridge", "bridge"),
+    ("bip", "bip"),
+    ("iptables", "iptables"),
+    ("mtu", "mtu"),
 ];
 
 /// The runtime embedded in the shim (youki's libcontainer).
@@ -199,6 +219,14 @@ pub struct DaemonConfig {
     pub runtimes: BTreeMap<String, PathBuf>,
     /// `--default-runtime`.
     pub default_runtime: String,
+    /// `--bridge`: the default bridge network's interface.
+    pub bridge: String,
+    /// `--bip`: its gateway address and prefix.
+    pub bip: String,
+    /// `--iptables`: the daemon's nftables rules.
+    pub iptables: bool,
+    /// `--mtu`.
+    pub mtu: Option<u32>,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -366,6 +394,10 @@ impl CommandLine {
             cgroup_parent: f.cgroup_parent.clone().or(file.cgroup_parent).unwrap_or_else(|| "/wharf".into()),
             init: f.init.or(file.init).unwrap_or(false),
             init_path: f.init_path.clone().or(file.init_path),
+            bridge: f.bridge.clone().or(file.bridge).unwrap_or_else(|| "wharf0".into()),
+            bip: f.bip.clone().or(file.bip).unwrap_or_else(|| "172.17.0.1/16".into()),
+            iptables: f.iptables.or(file.iptables).unwrap_or(true),
+            mtu: f.mtu.or(file.mtu),
             runtimes: runtimes(&f.add_runtime, file.runtimes.unwrap_or_default())?,
             default_runtime: f
                 .default_runtime
@@ -376,6 +408,12 @@ impl CommandLine {
         };
         for h in &config.hosts {
             crate::listen::parse_host(h)?;
+        }
+        if config.bridge.is_empty() || config.bridge.len() > 15 {
+            bail!("invalid bridge name {:?}: 1 to 15 characters", config.bridge);
+        }
+        if config.bip.parse::<wharf_network::Ipv4Net>().is_err() {
+            bail!("invalid --bip {:?}: an IPv4 address with a prefix length, e.g. 172.17.0.1/16", config.bip);
         }
         let known = config.default_runtime == EMBEDDED_RUNTIME
             || config.default_runtime == "runc"
@@ -477,6 +515,10 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "init" => f.init.unwrap_or(false).to_string(),
         "init_path" => path(&f.init_path),
         "default_runtime" => f.default_runtime.clone().unwrap_or_default(),
+        "bridge" => f.bridge.clone().unwrap_or_default(),
+        "bip" => f.bip.clone().unwrap_or_default(),
+        "iptables" => f.iptables.unwrap_or(true).to_string(),
+        "mtu" => f.mtu.map(|m| m.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -502,6 +544,10 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "init" => b(c.init),
         "init-path" => path(&c.init_path),
         "default-runtime" => c.default_runtime.clone().unwrap_or_default(),
+        "bridge" => c.bridge.clone().unwrap_or_default(),
+        "bip" => c.bip.clone().unwrap_or_default(),
+        "iptables" => c.iptables.unwrap_or(true).to_string(),
+        "mtu" => c.mtu.map(|m| m.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }

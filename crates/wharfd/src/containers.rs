@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use wharf_container::{ContainerError, Containers, CreateRequest, Lifecycle, PsFilter, Status, WaitFor};
+use wharf_container::{ContainerError, CreateRequest, Lifecycle, PsFilter, Status, WaitFor};
 use wharf_server::{
     ApiError, ContainerBackend, ContainerListOptions, Inspected, LogStream, LogsOptions, WaitCondition,
 };
@@ -43,7 +43,8 @@ fn into_attach_io(attached: wharf_container::Attached) -> Result<(Vec<u8>, Box<d
     Ok((attached.buffered, Box::new(stream)))
 }
 
-fn inspected(cs: &Containers, c: wharf_container::Container, size: bool) -> Inspected {
+fn inspected(l: &Lifecycle, c: wharf_container::Container, size: bool) -> Inspected {
+    let cs = l.containers();
     let mut data = std::collections::BTreeMap::new();
     if cs.snapshots().driver() == "overlay2" {
         if let Ok(upper) = cs.snapshots().upper_dir(&c.id) {
@@ -55,7 +56,8 @@ fn inspected(cs: &Containers, c: wharf_container::Container, size: bool) -> Insp
     }
     let graph_driver = wharf_image::store::GraphDriver { name: cs.snapshots().driver().to_string(), data };
     let sizes = if size { cs.sizes(&c).ok() } else { None };
-    Inspected { container: c, graph_driver, sizes }
+    let networks = l.networking().and_then(|n| n.settings(&c)).filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+    Inspected { container: c, graph_driver, sizes, networks }
 }
 
 #[async_trait]
@@ -77,7 +79,7 @@ impl ContainerBackend for ContainerAdapter {
                 let shown =
                     opts.all || opts.limit > 0 || c.state.status == Status::Running || c.state.status == Status::Paused;
                 if shown && filter.keep(&c) {
-                    out.push(inspected(cs, c, opts.size));
+                    out.push(inspected(l, c, opts.size));
                 }
             }
             if opts.limit > 0 {
@@ -90,7 +92,7 @@ impl ContainerBackend for ContainerAdapter {
 
     async fn inspect(&self, name: &str, size: bool) -> Result<Inspected, ApiError> {
         let name = name.to_string();
-        run(&self.life, move |l| l.containers().get(&name).map(|c| inspected(l.containers(), c, size))).await
+        run(&self.life, move |l| l.containers().get(&name).map(|c| inspected(l, c, size))).await
     }
 
     async fn start(&self, name: &str) -> Result<(), ApiError> {

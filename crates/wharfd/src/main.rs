@@ -9,6 +9,7 @@ mod fsutil;
 mod images;
 mod listen;
 mod lock;
+mod networks;
 mod serve;
 mod streams;
 mod wiring;
@@ -115,6 +116,8 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
     }
     wired.shutdown.cancel();
     let _ = server.await;
+    let nets = wired.networks.clone();
+    let _ = tokio::task::spawn_blocking(move || nets.shutdown()).await;
     tracing::info!("Daemon shutdown complete");
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct Wired {
     pub engine_id: String,
     /// Host facts.
     pub host: HostFacts,
+    /// Networking (its rules and bridges go at shutdown when no container uses them).
+    pub networks: Arc<wharf_network::service::Networks>,
 }
 
 /// Wires the daemon for `cfg`. `warnings` are shown by `docker info`.
@@ -45,8 +47,12 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             .with_context(|| format!("error initializing storage driver {driver}"))?,
     );
     tracing::info!(driver = snapshotter.driver(), "storage driver ready");
-    let migrations: Vec<wharf_store::Migration> =
-        wharf_image::store::MIGRATIONS.iter().chain(wharf_container::MIGRATIONS).copied().collect();
+    let migrations: Vec<wharf_store::Migration> = wharf_image::store::MIGRATIONS
+        .iter()
+        .chain(wharf_container::MIGRATIONS)
+        .chain(wharf_network::service::MIGRATIONS)
+        .copied()
+        .collect();
     let db =
         wharf_store::Db::open(&cfg.data_root.join("wharf.db"), &migrations).context("opening the metadata database")?;
     let blobs =
@@ -56,6 +62,15 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         .context("opening the image store")?;
     image_store.set_users(users.clone());
     let image_store = Arc::new(image_store);
+    let networks = Arc::new(
+        wharf_network::service::Networks::open(
+            db.clone(),
+            events.clone(),
+            network_config(cfg),
+            tokio::runtime::Handle::current(),
+        )
+        .map_err(|e| anyhow::anyhow!("initializing networking: {e}"))?,
+    );
     let containers = Arc::new(
         wharf_container::Containers::open(db, image_store.clone(), events.clone(), cfg.data_root.join("containers"))
             .context("opening the container store")?,
@@ -77,6 +92,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             resources: resource_support(&host.cgroup, host.ncpu),
         },
     );
+    life.set_networking(Arc::new(crate::networks::ContainerNetworking(networks.clone())));
     life.restore().context("reconnecting to running containers")?;
     let mut base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
     base.runtimes = runtimes
@@ -105,10 +121,11 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         images,
         containers: crate::containers::ContainerAdapter::new(life.clone()),
         files: crate::files::FilesAdapter::new(life),
+        networks: crate::networks::NetworkAdapter::new(networks.clone(), containers.clone()),
         events: events.clone(),
         shutdown: shutdown.clone(),
     });
-    Ok(Wired { service, events, live, shutdown, engine_id, host })
+    Ok(Wired { service, events, live, shutdown, engine_id, host, networks })
 }
 
 /// The engine id, created once and kept in the data root (as dockerd's `engine-id`).
@@ -213,6 +230,29 @@ fn find_shim() -> PathBuf {
     }
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
     beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
+/// The network service's settings from the daemon's: the default bridge, its own nftables
+/// table (named after the bridge, so several daemons on one host keep apart), the host's
+/// resolvers for the embedded DNS.
+fn network_config(cfg: &DaemonConfig) -> wharf_network::service::ServiceConfig {
+    let table = if cfg.bridge == "wharf0" { "wharf".to_string() } else { format!("wharf-{}", cfg.bridge) };
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let upstream_dns = resolv
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .collect();
+    wharf_network::service::ServiceConfig {
+        bridge: cfg.bridge.clone(),
+        bip: cfg.bip.parse().expect("checked when the configuration was loaded"),
+        pools: wharf_network::default_pools(),
+        nat_table: table,
+        iptables: cfg.iptables,
+        mtu: cfg.mtu,
+        upstream_dns,
+    }
 }
 
 /// What the host's cgroups can enforce, for moby's resource checks.

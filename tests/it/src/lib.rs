@@ -199,6 +199,15 @@ impl Daemon {
             // Containers of this daemon live under the slot's own cgroup parent.
             c.arg("--cgroup-parent").arg(format!("/{}", self.slot.cgroup_parent));
         }
+        let in_file = |k: &str| self.opts.config_json.as_deref().is_some_and(|j| j.contains(&format!("\"{k}\"")));
+        if !self.opts.args.iter().any(|a| a.starts_with("--bridge") || a == "-b") && !in_file("bridge") {
+            // The default bridge network on the slot's own bridge and subnet.
+            c.arg("--bridge").arg(&self.slot.bridge);
+        }
+        if !self.opts.args.iter().any(|a| a.starts_with("--bip")) && !in_file("bip") {
+            let base = self.slot.subnet.trim_end_matches(".0/24");
+            c.arg("--bip").arg(format!("{base}.1/24"));
+        }
         c.args(&self.opts.args);
         c.env("HOME", self.root.path());
         for (k, v) in &self.opts.env {

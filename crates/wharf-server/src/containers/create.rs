@@ -122,7 +122,14 @@ pub(crate) fn decode(name: &str, body: &[u8], version: ApiVersion) -> Result<Dec
     let mut host_config: HostConfig =
         serde_json::from_value(Value::Object(host)).map_err(|e| invalid_json(e.to_string()))?;
     adjust_host_config(&mut host_config, version);
-    Ok(Decoded { request: CreateRequest { name: name.to_string(), config, host_config }, warnings })
+    let networking = match networking {
+        Some(Value::Object(mut n)) => match take_ci(&mut n, "EndpointsConfig") {
+            Some(Value::Object(eps)) => eps,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    };
+    Ok(Decoded { request: CreateRequest { name: name.to_string(), config, host_config, networking }, warnings })
 }
 
 /// The router's adjustments to the host config (moby's `postContainersCreate`).

@@ -74,6 +74,7 @@ fn container() -> Container {
         args: vec!["-c".into(), "echo hi".into()],
         driver: "overlay2".into(),
         log_path: format!("/var/lib/wharf/containers/{ID}/{ID}-json.log"),
+        networking: Default::default(),
     }
 }
 
@@ -85,6 +86,7 @@ fn inspected(container: Container) -> Inspected {
             data: [("UpperDir".to_string(), "/u".to_string())].into(),
         },
         sizes: None,
+        networks: None,
     }
 }
 

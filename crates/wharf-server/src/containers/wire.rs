@@ -167,6 +167,7 @@ struct SummaryNetworkSettings {
 
 /// A listed container at `now` (Unix nanoseconds).
 pub(crate) fn summary(i: Inspected, now: i64) -> Summary {
+    let networks = endpoint_map(&i.networks);
     let c = i.container;
     let (size_rw, size_root_fs) = sizes(i.sizes);
     Summary {
@@ -182,7 +183,7 @@ pub(crate) fn summary(i: Inspected, now: i64) -> Summary {
         state: c.state.status.as_str(),
         status: human_status(&c.state, now),
         host_config: SummaryHostConfig { network_mode: c.host_config.network_mode.clone() },
-        network_settings: SummaryNetworkSettings { networks: BTreeMap::new() },
+        network_settings: SummaryNetworkSettings { networks },
         mounts: Vec::new(),
         id: c.id,
     }
@@ -338,7 +339,8 @@ fn state_json(s: &State) -> StateJson {
 
 /// An inspected container on the wire.
 pub(crate) fn inspect(i: Inspected) -> Inspect {
-    let Container { id, name, created, image_id, config, host_config, state, path, args, driver, log_path } =
+    let networks = endpoint_map(&i.networks);
+    let Container { id, name, created, image_id, config, host_config, state, path, args, driver, log_path, .. } =
         i.container;
     let (size_rw, size_root_fs) = sizes(i.sizes);
     Inspect {
@@ -366,8 +368,32 @@ pub(crate) fn inspect(i: Inspected) -> Inspect {
         size_root_fs,
         mounts: Vec::new(),
         config: serde_json::to_value(&config).unwrap_or(Value::Null),
-        network_settings: NetworkSettings::default(),
+        network_settings: network_settings(networks),
     }
+}
+
+/// The endpoints of a container by network name.
+fn endpoint_map(v: &Option<Value>) -> BTreeMap<String, Value> {
+    v.as_ref()
+        .and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// `NetworkSettings`: the endpoints, and the default bridge's in the legacy top-level fields,
+/// as dockerd fills them.
+fn network_settings(networks: BTreeMap<String, Value>) -> NetworkSettings {
+    let mut s = NetworkSettings::default();
+    if let Some(b) = networks.get("bridge") {
+        let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        s.endpoint_id = text("EndpointID");
+        s.gateway = text("Gateway");
+        s.ip_address = text("IPAddress");
+        s.ip_prefix_len = b.get("IPPrefixLen").and_then(Value::as_i64).unwrap_or(0);
+        s.mac_address = text("MacAddress");
+    }
+    s.networks = networks;
+    s
 }
 
 /// Every field of Go's `HostConfig` (with `Resources` inline) that is not `omitempty`, with its

@@ -1,0 +1,124 @@
+//! What the container lifecycle needs from networking, as a small trait the daemon implements
+//! over its network service (`wharf-network`), so this crate knows nothing of bridges, IPAM
+//! or DNS servers: addresses before the runtime creates the container (for `/etc/hosts` and
+//! `/etc/resolv.conf`), interfaces once its init exists, release after it exits, and the
+//! embedded DNS again after a daemon restart.
+
+use std::net::Ipv4Addr;
+
+use serde_json::Value;
+
+use crate::model::Container;
+
+/// What a container asks of one network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointRequest {
+    /// The network's name or ID.
+    pub network: String,
+    /// `Aliases`.
+    pub aliases: Vec<String>,
+    /// `IPAMConfig.IPv4Address`.
+    pub ipv4: Option<Ipv4Addr>,
+}
+
+/// What networking decided before the container is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetPlan {
+    /// The container's addresses, its first network's first.
+    pub addresses: Vec<Ipv4Addr>,
+    /// The embedded DNS (127.0.0.11) serves it: its resolv.conf must say so.
+    pub embedded_dns: bool,
+}
+
+/// The daemon's networking, as the lifecycle uses it. Errors are texts for the user.
+pub trait Networking: Send + Sync {
+    /// At create: the networks exist and can take the container (Docker checks then).
+    fn validate(&self, networks: &[EndpointRequest]) -> Result<(), crate::ContainerError>;
+    /// Allocates the container's addresses on `networks` (first: `eth0`) and records them.
+    fn prepare(&self, c: &Container, networks: &[EndpointRequest]) -> Result<NetPlan, crate::ContainerError>;
+    /// Once its init `pid` exists and before its workload runs: interfaces, routes, DNS.
+    fn attach(&self, c: &Container, pid: i32) -> Result<(), crate::ContainerError>;
+    /// After it exited or failed to start: everything `prepare` and `attach` made.
+    fn release(&self, c: &Container);
+    /// After a daemon restart, for a running container: what died with the daemon.
+    fn restore(&self, c: &Container, pid: i32);
+    /// Docker's `NetworkSettings` for inspect (`None`: no networks).
+    fn settings(&self, c: &Container) -> Option<Value>;
+}
+
+/// The networks a container asks for: its `NetworkMode` (the default `bridge` when empty or
+/// `default`) first, then the other entries of its `EndpointsConfig`; `None` for `host`,
+/// `none` and `container:…` (no endpoints of their own).
+pub fn endpoint_requests(c: &Container) -> Option<Vec<EndpointRequest>> {
+    let mode = c.host_config.network_mode.as_str();
+    let primary = match mode {
+        "" | "default" => "bridge",
+        "host" | "none" => return None,
+        m if m.starts_with("container:") => return None,
+        m => m,
+    };
+    let request = |name: &str, settings: Option<&Value>| EndpointRequest {
+        network: name.to_string(),
+        aliases: settings
+            .and_then(|s| s.get("Aliases"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        ipv4: settings
+            .and_then(|s| s.pointer("/IPAMConfig/IPv4Address"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse().ok()),
+    };
+    // `default` is `bridge` on Linux, in EndpointsConfig too (the docker CLI sends it).
+    let canonical = |n: &str| if n == "default" { "bridge".to_string() } else { n.to_string() };
+    let settings_of = |name: &str| c.networking.iter().find(|(k, _)| canonical(k) == name).map(|(_, v)| v);
+    let mut out = vec![request(primary, settings_of(primary))];
+    for (name, settings) in &c.networking {
+        let name = canonical(name);
+        if name != primary && !out.iter().any(|r| r.network == name) {
+            out.push(request(&name, Some(settings)));
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_follow_network_mode_then_endpoints_config() {
+        let mut c = Container::default();
+        assert_eq!(endpoint_requests(&c).unwrap()[0].network, "bridge");
+        c.host_config.network_mode = "host".into();
+        assert!(endpoint_requests(&c).is_none());
+        c.host_config.network_mode = "container:abc".into();
+        assert!(endpoint_requests(&c).is_none());
+        c.host_config.network_mode = "default".into();
+        c.networking = json!({"default": {}}).as_object().unwrap().clone();
+        assert_eq!(
+            endpoint_requests(&c).unwrap(),
+            [EndpointRequest { network: "bridge".into(), ..Default::default() }]
+        );
+        c.host_config.network_mode = "front".into();
+        c.networking = json!({
+            "back": {"Aliases": ["db"]},
+            "front": {"Aliases": ["web", "www"], "IPAMConfig": {"IPv4Address": "10.1.0.9"}}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        let r = endpoint_requests(&c).unwrap();
+        assert_eq!(
+            r[0],
+            EndpointRequest {
+                network: "front".into(),
+                aliases: vec!["web".into(), "www".into()],
+                ipv4: Some("10.1.0.9".parse().unwrap())
+            }
+        );
+        assert_eq!(r[1], EndpointRequest { network: "back".into(), aliases: vec!["db".into()], ipv4: None });
+    }
+}

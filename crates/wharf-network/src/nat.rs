@@ -1,0 +1,540 @@
+//! Netfilter rules for bridge networks and published ports, through the `nft` binary with
+//! JSON input (`nft -j -f -`), in the daemon's own table (`table ip <name>`, default `wharf`).
+//! No other table is ever read or changed.
+//!
+//! Layout of the table (created once, atomically, on first use):
+//!
+//! ```text
+//! set bridges      { type ifname }   every wharf bridge (for isolation)
+//! chain forward    filter hook forward priority 0:  jump isolation; jump published; jump networks
+//! chain isolation  per network: drop to other wharf bridges; internal: drop in/out; icc=false: drop same-bridge
+//! chain published  per endpoint: accept to container ip:port (published ports)
+//! chain networks   per network: accept established to the bridge; accept from it; drop the rest to it
+//! chain prerouting nat hook prerouting priority -100:  fib daddr type local jump ports
+//! chain output     nat hook output priority -100:      ip daddr != 127.0.0.0/8 fib daddr type local jump ports
+//! chain ports      per endpoint: [ip daddr HOST_IP] PROTO dport HOST_PORT dnat to CONTAINER_IP:PORT
+//! chain postrouting nat hook postrouting priority 100: per network: masquerade SUBNET leaving
+//!                  through another interface; masquerade DNATed traffic from SUBNET back into
+//!                  the bridge (hairpin)
+//! ```
+//!
+//! Every rule carries a comment naming its owner — `n=<network>` (plus `b=<bridge>`) for a
+//! network's rules, `n=<network> e=<endpoint>` for an endpoint's — so removal lists the table
+//! and deletes exactly those rules by handle, in one transaction. Loopback clients
+//! (127.0.0.1) are not DNATed: the caller's userland proxy serves them.
+//!
+//! Containers talking to each other on one bridge never reach these hooks (they are bridged,
+//! not routed, and br_netfilter is not used): `icc=false` is enforced at layer 2 by isolated
+//! bridge ports ([`crate::PortOptions::isolated`]); the rule here covers routed hairpin
+//! traffic.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::ipam::Ipv4Net;
+use crate::link::check_ifname;
+use crate::netns::NetNs;
+
+const SET_BRIDGES: &str = "bridges";
+const CH_FORWARD: &str = "forward";
+const CH_ISOLATION: &str = "isolation";
+const CH_PUBLISHED: &str = "published";
+const CH_NETWORKS: &str = "networks";
+const CH_PREROUTING: &str = "prerouting";
+const CH_OUTPUT: &str = "output";
+const CH_POSTROUTING: &str = "postrouting";
+const CH_PORTS: &str = "ports";
+
+/// The longest id accepted (comments are limited to 128 bytes by nft).
+pub const MAX_ID_LEN: usize = 56;
+
+/// A transport protocol of a published port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+}
+
+/// One published port (`-p [host_ip:]host_port:container_port/proto`), with a concrete host
+/// port (the caller resolves ranges and ephemeral ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PortMapping {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The host address to publish on; `None` (or 0.0.0.0) means every local address.
+    pub host_ip: Option<Ipv4Addr>,
+    /// The host port.
+    pub host_port: u16,
+    /// The container port.
+    pub container_port: u16,
+}
+
+/// The rules of one bridge network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkRules {
+    /// The network's id (at most [`MAX_ID_LEN`] of `[A-Za-z0-9_.-]`: pass a short id).
+    pub network_id: String,
+    /// The bridge interface.
+    pub bridge: String,
+    /// The network's subnet.
+    pub subnet: Ipv4Net,
+    /// `--internal`: no traffic in or out of the bridge except between its containers.
+    pub internal: bool,
+    /// Inter-container communication (`com.docker.network.bridge.enable_icc`, default true).
+    pub icc: bool,
+    /// Masquerade egress (`com.docker.network.bridge.enable_ip_masquerade`, default true).
+    pub masquerade: bool,
+}
+
+/// The rules of one endpoint: its published ports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRules {
+    /// The endpoint's network id (as in [`NetworkRules::network_id`]).
+    pub network_id: String,
+    /// The endpoint's id (same limits as the network id).
+    pub endpoint_id: String,
+    /// The network's bridge.
+    pub bridge: String,
+    /// The container's address on that network.
+    pub address: Ipv4Addr,
+    /// Its published ports.
+    pub ports: Vec<PortMapping>,
+}
+
+/// The daemon's nftables table in one network namespace. Methods serialize on an internal
+/// lock; each change is one atomic `nft` transaction.
+#[derive(Debug)]
+pub struct Nat {
+    table: String,
+    netns: NetNs,
+    nft: PathBuf,
+    lock: Mutex<()>,
+}
+
+/// What a listing of the table says.
+struct Listing {
+    /// (chain, handle, comment) of every rule with a comment.
+    rules: Vec<(String, u64, String)>,
+    /// Elements of the `bridges` set.
+    bridges: Vec<String>,
+}
+
+impl Nat {
+    /// The table `ip <table>` (letters, digits, `_` and `-`, at most 32 bytes) in `netns`.
+    /// Nothing is touched until the first call.
+    pub fn new(table: &str, netns: NetNs) -> Result<Self> {
+        let ok = !table.is_empty()
+            && table.len() <= 32
+            && table.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(Error::InvalidArgument(format!("invalid nftables table name {table:?}")));
+        }
+        Ok(Nat { table: table.to_string(), netns, nft: PathBuf::from("nft"), lock: Mutex::new(()) })
+    }
+
+    /// Uses another `nft` binary (default: `nft` from `PATH`).
+    pub fn with_nft_binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.nft = path.into();
+        self
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Whether the table exists.
+    pub fn exists(&self) -> Result<bool> {
+        let _g = self.guard();
+        Ok(self.list()?.is_some())
+    }
+
+    /// Creates the table with its chains and base rules unless it exists.
+    pub fn ensure(&self) -> Result<()> {
+        let _g = self.guard();
+        self.state().map(|_| ())
+    }
+
+    /// Installs (or replaces) the rules of a bridge network: isolation from the other wharf
+    /// bridges, egress and masquerade (unless internal), established-return and
+    /// drop-unsolicited-inbound, hairpin masquerade, and `icc=false`.
+    pub fn add_network(&self, net: &NetworkRules) -> Result<()> {
+        check_id(&net.network_id)?;
+        check_ifname(&net.bridge)?;
+        let _g = self.guard();
+        let state = self.state()?;
+        let mut cmds = self.deletions(&state, |t| t.net == Some(&net.network_id) && t.ep.is_none());
+        let t = &self.table;
+        let tag = format!("n={} b={}", net.network_id, net.bridge);
+        let b = net.bridge.as_str();
+        let subnet = prefix(net.subnet.masked());
+        cmds.push(json!({"add": {"element": {"family": "ip", "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
+        let mut rule = |chain: &str, expr: Vec<Value>| cmds.push(add_rule(t, chain, expr, &tag));
+        if net.internal {
+            rule(CH_ISOLATION, vec![is("iifname", b), not("oifname", b), verdict("drop")]);
+            rule(CH_ISOLATION, vec![is("oifname", b), not("iifname", b), verdict("drop")]);
+        } else {
+            rule(
+                CH_ISOLATION,
+                vec![is("iifname", b), is("oifname", &format!("@{SET_BRIDGES}")), not("oifname", b), verdict("drop")],
+            );
+        }
+        if !net.icc {
+            rule(CH_ISOLATION, vec![is("iifname", b), is("oifname", b), verdict("drop")]);
+        }
+        rule(CH_NETWORKS, vec![is("oifname", b), ct_in("state", json!(["established", "related"])), verdict("accept")]);
+        rule(CH_NETWORKS, vec![is("iifname", b), verdict("accept")]);
+        rule(CH_NETWORKS, vec![is("oifname", b), verdict("drop")]);
+        if net.masquerade && !net.internal {
+            rule(
+                CH_POSTROUTING,
+                vec![payload("ip", "saddr", subnet.clone()), not("oifname", b), json!({"masquerade": null})],
+            );
+        }
+        rule(
+            CH_POSTROUTING,
+            vec![
+                is("oifname", b),
+                payload("ip", "saddr", subnet),
+                ct_in("status", json!("dnat")),
+                json!({"masquerade": null}),
+            ],
+        );
+        self.apply(cmds, "add network rules")
+    }
+
+    /// Removes every rule of a network, its endpoints' rules included, and its bridge from
+    /// the isolation set. Removing a network without rules is not an error.
+    pub fn remove_network(&self, network_id: &str) -> Result<()> {
+        check_id(network_id)?;
+        let _g = self.guard();
+        let Some(state) = self.list()? else { return Ok(()) };
+        let cmds = self.deletions(&state, |t| t.net == Some(network_id));
+        self.apply(cmds, "remove network rules")
+    }
+
+    /// Installs (or replaces) an endpoint's published ports: DNAT in `ports` (reached from
+    /// prerouting and, for locally generated traffic to non-loopback local addresses, from
+    /// output) and the matching forward accept.
+    pub fn add_endpoint(&self, ep: &EndpointRules) -> Result<()> {
+        check_id(&ep.network_id)?;
+        check_id(&ep.endpoint_id)?;
+        check_ifname(&ep.bridge)?;
+        let _g = self.guard();
+        let state = self.state()?;
+        let mut cmds = self.deletions(&state, |t| t.net == Some(&ep.network_id) && t.ep == Some(&ep.endpoint_id));
+        let t = &self.table;
+        let tag = format!("n={} e={}", ep.network_id, ep.endpoint_id);
+        let addr = ep.address.to_string();
+        for p in &ep.ports {
+            let proto = p.protocol.as_str();
+            let mut dnat = Vec::new();
+            if let Some(ip) = p.host_ip.filter(|ip| !ip.is_unspecified()) {
+                dnat.push(payload("ip", "daddr", json!(ip.to_string())));
+            }
+            dnat.push(payload(proto, "dport", json!(p.host_port)));
+            dnat.push(json!({"dnat": {"addr": addr, "port": p.container_port}}));
+            cmds.push(add_rule(t, CH_PORTS, dnat, &tag));
+            let accept = vec![
+                is("oifname", &ep.bridge),
+                payload("ip", "daddr", json!(addr)),
+                payload(proto, "dport", json!(p.container_port)),
+                verdict("accept"),
+            ];
+            cmds.push(add_rule(t, CH_PUBLISHED, accept, &tag));
+        }
+        self.apply(cmds, "add endpoint rules")
+    }
+
+    /// Removes an endpoint's rules. Removing an endpoint without rules is not an error.
+    pub fn remove_endpoint(&self, network_id: &str, endpoint_id: &str) -> Result<()> {
+        check_id(network_id)?;
+        check_id(endpoint_id)?;
+        let _g = self.guard();
+        let Some(state) = self.list()? else { return Ok(()) };
+        let cmds = self.deletions(&state, |t| t.net == Some(network_id) && t.ep == Some(endpoint_id));
+        self.apply(cmds, "remove endpoint rules")
+    }
+
+    /// Deletes the whole table (daemon stop). A missing table is not an error.
+    pub fn flush_all(&self) -> Result<()> {
+        let _g = self.guard();
+        if self.list()?.is_none() {
+            return Ok(());
+        }
+        self.apply(vec![json!({"delete": {"table": {"family": "ip", "name": self.table}}})], "delete table")
+    }
+
+    /// The table as `nft -j` lists it (for diagnostics and tests); `None` when it is missing.
+    pub fn dump(&self) -> Result<Option<Value>> {
+        let _g = self.guard();
+        self.list_raw()
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lists the table, creating it first when it is missing.
+    fn state(&self) -> Result<Listing> {
+        if let Some(l) = self.list()? {
+            return Ok(l);
+        }
+        self.apply(self.skeleton(), "create table")?;
+        Ok(Listing { rules: Vec::new(), bridges: Vec::new() })
+    }
+
+    fn skeleton(&self) -> Vec<Value> {
+        let t = &self.table;
+        let chain = |name: &str| json!({"add": {"chain": {"family": "ip", "table": t, "name": name}}});
+        let base = |name: &str, kind: &str, hook: &str, prio: i32| json!({"add": {"chain": {"family": "ip", "table": t, "name": name, "type": kind, "hook": hook, "prio": prio, "policy": "accept"}}});
+        let rule = |chain: &str, expr: Vec<Value>| json!({"add": {"rule": {"family": "ip", "table": t, "chain": chain, "expr": expr}}});
+        let local =
+            json!({"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}});
+        let loopback = json!({"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}});
+        vec![
+            json!({"add": {"table": {"family": "ip", "name": t}}}),
+            json!({"add": {"set": {"family": "ip", "table": t, "name": SET_BRIDGES, "type": "ifname"}}}),
+            chain(CH_ISOLATION),
+            chain(CH_PUBLISHED),
+            chain(CH_NETWORKS),
+            chain(CH_PORTS),
+            base(CH_FORWARD, "filter", "forward", 0),
+            base(CH_PREROUTING, "nat", "prerouting", -100),
+            base(CH_OUTPUT, "nat", "output", -100),
+            base(CH_POSTROUTING, "nat", "postrouting", 100),
+            rule(CH_FORWARD, vec![jump(CH_ISOLATION)]),
+            rule(CH_FORWARD, vec![jump(CH_PUBLISHED)]),
+            rule(CH_FORWARD, vec![jump(CH_NETWORKS)]),
+            rule(CH_PREROUTING, vec![local.clone(), jump(CH_PORTS)]),
+            rule(CH_OUTPUT, vec![loopback, local, jump(CH_PORTS)]),
+        ]
+    }
+
+    /// Delete commands for the tagged rules `which` selects, and for the bridges named by the
+    /// selected network rules.
+    fn deletions(&self, state: &Listing, which: impl Fn(&Tag<'_>) -> bool) -> Vec<Value> {
+        let t = &self.table;
+        let mut cmds = Vec::new();
+        let mut bridges = Vec::new();
+        for (chain, handle, comment) in &state.rules {
+            let tag = Tag::parse(comment);
+            if tag.net.is_none() || !which(&tag) {
+                continue;
+            }
+            if let Some(b) = tag.bridge {
+                if state.bridges.iter().any(|x| x == b) && !bridges.contains(&b) {
+                    bridges.push(b);
+                }
+            }
+            cmds.push(json!({"delete": {"rule": {"family": "ip", "table": t, "chain": chain, "handle": handle}}}));
+        }
+        for b in bridges {
+            cmds.push(json!({"delete": {"element": {"family": "ip", "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
+        }
+        cmds
+    }
+
+    fn list(&self) -> Result<Option<Listing>> {
+        let Some(v) = self.list_raw()? else { return Ok(None) };
+        let mut listing = Listing { rules: Vec::new(), bridges: Vec::new() };
+        for item in v.get("nftables").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(r) = item.get("rule") {
+                let chain = r.get("chain").and_then(Value::as_str);
+                let handle = r.get("handle").and_then(Value::as_u64);
+                let comment = r.get("comment").and_then(Value::as_str);
+                if let (Some(c), Some(h), Some(m)) = (chain, handle, comment) {
+                    listing.rules.push((c.to_string(), h, m.to_string()));
+                }
+            } else if let Some(s) = item.get("set") {
+                if s.get("name").and_then(Value::as_str) == Some(SET_BRIDGES) {
+                    let elems = match s.get("elem") {
+                        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+                        Some(Value::String(one)) => vec![one.clone()],
+                        _ => Vec::new(),
+                    };
+                    listing.bridges = elems;
+                }
+            }
+        }
+        Ok(Some(listing))
+    }
+
+    fn list_raw(&self) -> Result<Option<Value>> {
+        match self.nft(&["-j", "list", "table", "ip", &self.table], None) {
+            Ok(out) => serde_json::from_str(&out)
+                .map(Some)
+                .map_err(|e| Error::Nft { op: "list table".into(), stderr: format!("unreadable JSON: {e}") }),
+            Err(Error::Nft { stderr, .. }) if stderr.contains("No such file or directory") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn apply(&self, cmds: Vec<Value>, op: &str) -> Result<()> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let doc = json!({ "nftables": cmds }).to_string();
+        tracing::debug!(table = %self.table, op, "nft");
+        self.nft(&["-j", "-f", "-"], Some(doc)).map(|_| ()).map_err(|e| match e {
+            Error::Nft { stderr, .. } => Error::Nft { op: op.to_string(), stderr },
+            e => e,
+        })
+    }
+
+    /// Runs nft inside the namespace (the child inherits the namespace of the thread that
+    /// spawns it).
+    fn nft(&self, args: &[&str], stdin: Option<String>) -> Result<String> {
+        let nft = self.nft.clone();
+        let output = self.netns.run(move || -> std::io::Result<std::process::Output> {
+            let mut child = Command::new(&nft)
+                .args(args)
+                .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()?;
+            if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+                pipe.write_all(input.as_bytes())?;
+            }
+            child.wait_with_output()
+        })?;
+        let output = output.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::NftMissing(self.nft.display().to_string())
+            } else {
+                Error::io(format!("run {}", self.nft.display()), e)
+            }
+        })?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+            return Err(Error::Nft { op: args.join(" "), stderr });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// The owner a rule's comment names.
+struct Tag<'a> {
+    net: Option<&'a str>,
+    ep: Option<&'a str>,
+    bridge: Option<&'a str>,
+}
+
+impl<'a> Tag<'a> {
+    fn parse(comment: &'a str) -> Self {
+        let mut tag = Tag { net: None, ep: None, bridge: None };
+        for part in comment.split(' ') {
+            match part.split_once('=') {
+                Some(("n", v)) => tag.net = Some(v),
+                Some(("e", v)) => tag.ep = Some(v),
+                Some(("b", v)) => tag.bridge = Some(v),
+                _ => {}
+            }
+        }
+        tag
+    }
+}
+
+fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("invalid id for netfilter rules: {id:?}")))
+    }
+}
+
+fn add_rule(table: &str, chain: &str, expr: Vec<Value>, comment: &str) -> Value {
+    json!({"add": {"rule": {"family": "ip", "table": table, "chain": chain, "expr": expr, "comment": comment}}})
+}
+
+fn meta_match(op: &str, key: &str, value: &str) -> Value {
+    json!({"match": {"op": op, "left": {"meta": {"key": key}}, "right": value}})
+}
+
+fn is(key: &str, value: &str) -> Value {
+    meta_match("==", key, value)
+}
+
+fn not(key: &str, value: &str) -> Value {
+    meta_match("!=", key, value)
+}
+
+fn payload(protocol: &str, field: &str, right: Value) -> Value {
+    json!({"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": field}}, "right": right}})
+}
+
+fn ct_in(key: &str, right: Value) -> Value {
+    json!({"match": {"op": "in", "left": {"ct": {"key": key}}, "right": right}})
+}
+
+fn prefix(net: Ipv4Net) -> Value {
+    json!({"prefix": {"addr": net.addr().to_string(), "len": net.prefix()}})
+}
+
+fn verdict(v: &str) -> Value {
+    json!({ v: null })
+}
+
+fn jump(target: &str) -> Value {
+    json!({"jump": {"target": target}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip() {
+        let t = Tag::parse("n=abc b=br-abc");
+        assert_eq!((t.net, t.ep, t.bridge), (Some("abc"), None, Some("br-abc")));
+        let t = Tag::parse("n=abc e=def");
+        assert_eq!((t.net, t.ep, t.bridge), (Some("abc"), Some("def"), None));
+        assert!(Tag::parse("something else").net.is_none());
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(Nat::new("wharf", NetNs::Current).is_ok());
+        assert!(Nat::new("wharf-test_1", NetNs::Current).is_ok());
+        for bad in ["", "a b", "x;y", &"t".repeat(33)] {
+            assert!(Nat::new(bad, NetNs::Current).is_err(), "{bad}");
+        }
+        assert!(check_id(&"a".repeat(MAX_ID_LEN)).is_ok());
+        assert!(check_id(&"a".repeat(MAX_ID_LEN + 1)).is_err());
+        assert!(check_id("n=1").is_err());
+        assert!(check_id("a b").is_err());
+    }
+
+    #[test]
+    fn a_missing_nft_is_named() {
+        let nat = Nat::new("wharf", NetNs::Current).unwrap().with_nft_binary("/nonexistent/nft");
+        let err = nat.exists().unwrap_err();
+        assert!(matches!(err, Error::NftMissing(_)), "{err}");
+        assert_eq!(err.to_string(), "nft not found (/nonexistent/nft): install the nftables package");
+    }
+}

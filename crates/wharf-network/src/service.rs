@@ -1,0 +1,893 @@
+//! The network service the API and the container lifecycle use: Docker's networks as records
+//! in the daemon's database (the predefined `bridge`, `host` and `none`, and user-defined
+//! `bridge` networks), their IPAM state, the endpoints of containers, and — through the
+//! kernel-side modules of this crate and `wharf-dns` — the bridges, veth pairs, nftables rules
+//! and embedded DNS servers behind them.
+//!
+//! Container start, per network of the container (first network: `eth0` and the default
+//! route): [`Networks::plan`] before the runtime creates the container (addresses allocated
+//! and recorded, so `/etc/hosts` and `/etc/resolv.conf` can be written), [`Networks::attach`]
+//! once its init exists (veth pairs, DNS server), [`Networks::release`] after it exits.
+//! [`Networks::restore`] restarts the DNS servers of running containers when the daemon
+//! starts again (the kernel kept interfaces and rules).
+//!
+//! Invariants: a network's row, its IPAM state and its endpoints change in one transaction;
+//! kernel state is created before the row that names it and removed after the row is gone,
+//! so a crash leaves at most an unnamed bridge or rule, which `open` does not mind (creation
+//! is idempotent).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use wharf_dns::{DnsServer, DnsState};
+use wharf_events::EventBus;
+use wharf_store::rusqlite::{params, OptionalExtension};
+use wharf_store::{Db, Migration, Tx};
+use wharf_types::{Classify, ErrorKind, Event, EventType, Filters};
+
+use crate::{
+    allocate_subnet, attach_veth, delete_bridge, detach_veth, enable_ip_forward, ensure_bridge, Ipv4Net, MacAddr, Nat,
+    NetNs, NetworkIpam, NetworkRules, PoolSpec, PortOptions,
+};
+
+/// This module's component name in the migrations table.
+pub const COMPONENT: &str = "wharf-network";
+
+/// The network tables' migrations.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    component: COMPONENT,
+    version: 1,
+    sql: "
+CREATE TABLE networks (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    record  TEXT NOT NULL
+);
+CREATE TABLE endpoints (
+    network_id   TEXT NOT NULL REFERENCES networks(id),
+    container_id TEXT NOT NULL,
+    record       TEXT NOT NULL,
+    PRIMARY KEY (network_id, container_id)
+);
+",
+}];
+
+/// Names of the predefined networks.
+pub const PREDEFINED: &[&str] = &["bridge", "host", "none"];
+
+/// A failure of the network service, with the API's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// How the API reports it.
+    pub kind: ErrorKind,
+    /// Docker's text.
+    pub message: String,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl Classify for ServiceError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl ServiceError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError { kind, message: message.into() }
+    }
+    fn not_found(name: &str) -> Self {
+        Self::new(ErrorKind::NotFound, format!("network {name} not found"))
+    }
+}
+
+impl From<crate::Error> for ServiceError {
+    fn from(e: crate::Error) -> Self {
+        ServiceError { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+impl From<wharf_store::StoreError> for ServiceError {
+    fn from(e: wharf_store::StoreError) -> Self {
+        ServiceError { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+impl From<wharf_store::rusqlite::Error> for ServiceError {
+    fn from(e: wharf_store::rusqlite::Error) -> Self {
+        ServiceError::new(ErrorKind::Internal, format!("network tables: {e}"))
+    }
+}
+
+/// The service's result type.
+pub type SResult<T> = std::result::Result<T, ServiceError>;
+
+/// How the daemon configures networking (dockerd's `--bridge`, `--bip`,
+/// `--default-address-pool`, `--iptables`, `--mtu`).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The default `bridge` network's interface.
+    pub bridge: String,
+    /// Its gateway address and prefix (`--bip`).
+    pub bip: Ipv4Net,
+    /// Pools for networks created without a subnet.
+    pub pools: Vec<PoolSpec>,
+    /// The daemon's nftables table (unique per daemon on a host).
+    pub nat_table: String,
+    /// `--iptables=false`: no rules at all.
+    pub iptables: bool,
+    /// `--mtu`.
+    pub mtu: Option<u32>,
+    /// Forwarders for the embedded DNS (the host's resolvers).
+    pub upstream_dns: Vec<SocketAddr>,
+}
+
+/// One IPAM pool as configured (`IPAM.Config[]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetConfig {
+    /// `10.1.0.0/24`.
+    pub subnet: String,
+    /// The gateway (empty: the first address).
+    pub gateway: String,
+    /// `--ip-range` (empty: the whole subnet).
+    pub ip_range: String,
+}
+
+/// A network as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Network {
+    /// 64 hex characters.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Unix nanoseconds (0 for the predefined `host` and `none`, as Docker shows them).
+    pub created: i64,
+    /// `bridge`, `host`, `null`.
+    pub driver: String,
+    /// `--internal`.
+    pub internal: bool,
+    /// `--attachable`.
+    pub attachable: bool,
+    /// `--ipv6` (not supported yet; refused when asked).
+    pub enable_ipv6: bool,
+    /// Driver options.
+    pub options: BTreeMap<String, String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// IPAM options.
+    pub ipam_options: BTreeMap<String, String>,
+    /// The IPAM pools as shown by inspect (resolved: subnet and gateway always filled for
+    /// bridge networks).
+    pub subnets: Vec<SubnetConfig>,
+    /// The address state of a bridge network.
+    pub ipam: Option<NetworkIpam>,
+    /// The bridge interface.
+    pub bridge: Option<String>,
+}
+
+impl Network {
+    /// Whether it is one of `bridge`, `host`, `none`.
+    pub fn predefined(&self) -> bool {
+        PREDEFINED.contains(&self.name.as_str())
+    }
+}
+
+/// A container's endpoint on a network, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Endpoint {
+    /// 64 hex characters.
+    pub endpoint_id: String,
+    /// The container's name (without `/`).
+    pub container_name: String,
+    /// DNS aliases on this network.
+    pub aliases: Vec<String>,
+    /// `eth0`, `eth1`…
+    pub ifname: String,
+    /// Address and prefix.
+    pub address: Option<Ipv4Net>,
+    /// The network's gateway (the default route goes there for `eth0`).
+    pub gateway: Option<Ipv4Addr>,
+    /// The MAC address.
+    pub mac: Option<MacAddr>,
+    /// The requested static address (`--ip`), kept across restarts.
+    pub static_ip: Option<Ipv4Addr>,
+    /// The host side of the veth pair while attached.
+    pub host_ifname: Option<String>,
+}
+
+/// What a container asks of one network (`NetworkingConfig.EndpointsConfig[name]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointRequest {
+    /// The network's name or ID.
+    pub network: String,
+    /// `Aliases`.
+    pub aliases: Vec<String>,
+    /// `IPAMConfig.IPv4Address`.
+    pub ipv4: Option<Ipv4Addr>,
+}
+
+/// What [`Networks::plan`] decided for a container.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// `/etc/hosts` lines for the container itself (address → names).
+    pub hosts: Vec<(Ipv4Addr, Vec<String>)>,
+    /// The embedded DNS serves it (user-defined networks): resolv.conf must name 127.0.0.11.
+    pub embedded_dns: bool,
+}
+
+/// The network service.
+pub struct Networks {
+    db: Db,
+    events: Arc<EventBus>,
+    cfg: ServiceConfig,
+    nat: Option<Nat>,
+    dns: Arc<DnsState>,
+    servers: Mutex<HashMap<String, DnsServer>>,
+    runtime: tokio::runtime::Handle,
+    /// Serializes changes (kernel and records together).
+    lock: Mutex<()>,
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn random_id() -> String {
+    let mut b = [0u8; 32];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("network records serialize")
+}
+
+fn get_network(tx: &Tx<'_>, id: &str) -> SResult<Option<Network>> {
+    let rec: Option<String> =
+        tx.query_row("SELECT record FROM networks WHERE id = ?1", params![id], |r| r.get(0)).optional()?;
+    rec.map(|r| serde_json::from_str(&r).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))).transpose()
+}
+
+fn all_networks(tx: &Tx<'_>) -> SResult<Vec<Network>> {
+    let mut st = tx.prepare("SELECT record FROM networks ORDER BY created, name")?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(serde_json::from_str(&r?).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?);
+    }
+    Ok(out)
+}
+
+fn put_network(tx: &Tx<'_>, n: &Network) -> SResult<()> {
+    tx.execute(
+        "INSERT INTO networks (id, name, created, record) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, record = excluded.record",
+        params![n.id, n.name, n.created, json(n)],
+    )?;
+    Ok(())
+}
+
+fn endpoints_of_network(tx: &Tx<'_>, network_id: &str) -> SResult<Vec<(String, Endpoint)>> {
+    let mut st =
+        tx.prepare("SELECT container_id, record FROM endpoints WHERE network_id = ?1 ORDER BY container_id")?;
+    let rows = st.query_map(params![network_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (c, rec) = r?;
+        out.push((c, serde_json::from_str(&rec).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?));
+    }
+    Ok(out)
+}
+
+fn endpoints_of_container(tx: &Tx<'_>, container_id: &str) -> SResult<Vec<(String, Endpoint)>> {
+    let mut st = tx.prepare("SELECT network_id, record FROM endpoints WHERE container_id = ?1")?;
+    let rows = st.query_map(params![container_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (n, rec) = r?;
+        out.push((n, serde_json::from_str(&rec).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?));
+    }
+    out.sort_by(|a: &(String, Endpoint), b| a.1.ifname.cmp(&b.1.ifname));
+    Ok(out)
+}
+
+fn parse_net(s: &str) -> SResult<Ipv4Net> {
+    let (a, p) = s
+        .split_once('/')
+        .ok_or_else(|| ServiceError::new(ErrorKind::InvalidArgument, format!("invalid CIDR address: {s}")))?;
+    let addr: Ipv4Addr =
+        a.parse().map_err(|_| ServiceError::new(ErrorKind::InvalidArgument, format!("invalid CIDR address: {s}")))?;
+    let prefix: u8 =
+        p.parse().map_err(|_| ServiceError::new(ErrorKind::InvalidArgument, format!("invalid CIDR address: {s}")))?;
+    Ok(Ipv4Net::new(addr, prefix)?)
+}
+
+/// The host's IPv4 routes (destinations), which new subnets avoid, as dockerd does.
+fn host_routes() -> Vec<Ipv4Net> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 8 {
+            continue;
+        }
+        let (Ok(dst), Ok(mask)) = (u32::from_str_radix(f[1], 16), u32::from_str_radix(f[7], 16)) else { continue };
+        let addr = Ipv4Addr::from(u32::from_be(dst));
+        let prefix = u32::from_be(mask).count_ones() as u8;
+        if let Ok(n) = Ipv4Net::new(addr, prefix) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// Docker's filter of a network list.
+pub fn matches(n: &Network, f: &Filters, in_use: bool) -> bool {
+    if f.contains("name") && !f.get("name").any(|v| n.name.contains(v)) {
+        return false;
+    }
+    if f.contains("id") && !f.get("id").any(|v| n.id.starts_with(v)) {
+        return false;
+    }
+    if f.contains("driver") && !f.get("driver").any(|v| v == n.driver) {
+        return false;
+    }
+    if f.contains("scope") && !f.get("scope").any(|v| v == "local") {
+        return false;
+    }
+    if !f.match_labels("label", |k| n.labels.get(k).map(String::as_str)) {
+        return false;
+    }
+    if f.contains("type") {
+        let kind = if n.predefined() { "builtin" } else { "custom" };
+        if !f.get("type").any(|v| v == kind) {
+            return false;
+        }
+    }
+    if f.contains("dangling") {
+        let want = f.get("dangling").any(|v| v == "true" || v == "1");
+        // Predefined networks are never dangling.
+        let dangling = !in_use && !n.predefined();
+        if dangling != want {
+            return false;
+        }
+    }
+    true
+}
+
+impl Networks {
+    /// Opens the service over the daemon's database (migrated with [`MIGRATIONS`]): the
+    /// predefined networks exist, the default bridge and the daemon's rules are in place.
+    pub fn open(db: Db, events: Arc<EventBus>, cfg: ServiceConfig, runtime: tokio::runtime::Handle) -> SResult<Self> {
+        let nat = if cfg.iptables { Some(Nat::new(&cfg.nat_table, NetNs::Current)?) } else { None };
+        let svc = Networks {
+            db,
+            events,
+            cfg,
+            nat,
+            dns: Arc::new(DnsState::new()),
+            servers: Mutex::new(HashMap::new()),
+            runtime,
+            lock: Mutex::new(()),
+        };
+        svc.ensure_predefined()?;
+        if let Some(nat) = &svc.nat {
+            nat.ensure()?;
+        }
+        enable_ip_forward(&NetNs::Current)?;
+        for n in svc.list_all()? {
+            svc.dns.set_network_name(&n.id, &n.name);
+            if n.driver == "bridge" {
+                svc.realize(&n)?;
+            }
+        }
+        Ok(svc)
+    }
+
+    /// The names the embedded DNS answers.
+    pub fn dns(&self) -> &Arc<DnsState> {
+        &self.dns
+    }
+
+    fn ensure_predefined(&self) -> SResult<()> {
+        let bip = self.cfg.bip;
+        self.db.tx(|tx| {
+            let existing: Vec<String> = all_networks(tx)?.into_iter().map(|n| n.name).collect();
+            for name in PREDEFINED {
+                if existing.iter().any(|e| e == name) {
+                    continue;
+                }
+                let mut n = Network { id: random_id(), name: (*name).into(), ..Default::default() };
+                match *name {
+                    "bridge" => {
+                        let subnet = bip.masked();
+                        let ipam = NetworkIpam::new(subnet, None, Some(bip.addr()))?;
+                        n.driver = "bridge".into();
+                        n.created = now_nanos();
+                        n.subnets = vec![SubnetConfig {
+                            subnet: subnet.to_string(),
+                            gateway: bip.addr().to_string(),
+                            ip_range: String::new(),
+                        }];
+                        n.ipam = Some(ipam);
+                        n.bridge = Some(self.cfg.bridge.clone());
+                        for (k, v) in [
+                            ("com.docker.network.bridge.default_bridge", "true"),
+                            ("com.docker.network.bridge.enable_icc", "true"),
+                            ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+                            ("com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"),
+                            ("com.docker.network.bridge.name", self.cfg.bridge.as_str()),
+                            ("com.docker.network.driver.mtu", "1500"),
+                        ] {
+                            n.options.insert(k.into(), v.into());
+                        }
+                    }
+                    "host" => n.driver = "host".into(),
+                    _ => n.driver = "null".into(),
+                }
+                put_network(tx, &n)?;
+            }
+            Ok::<_, ServiceError>(())
+        })
+    }
+
+    /// The bridge and rules of a bridge network (idempotent).
+    fn realize(&self, n: &Network) -> SResult<()> {
+        let (Some(bridge), Some(ipam)) = (&n.bridge, &n.ipam) else { return Ok(()) };
+        ensure_bridge(
+            &NetNs::Current,
+            &crate::BridgeConfig { name: bridge.clone(), address: ipam.gateway_cidr(), mtu: self.cfg.mtu },
+        )?;
+        if let Some(nat) = &self.nat {
+            let opt = |k: &str| n.options.get(k).map(String::as_str) != Some("false");
+            nat.add_network(&NetworkRules {
+                network_id: n.id[..12].to_string(),
+                bridge: bridge.clone(),
+                subnet: ipam.subnet(),
+                internal: n.internal,
+                icc: opt("com.docker.network.bridge.enable_icc"),
+                masquerade: opt("com.docker.network.bridge.enable_ip_masquerade"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every network, oldest first.
+    pub fn list_all(&self) -> SResult<Vec<Network>> {
+        self.db.read(all_networks)
+    }
+
+    /// `GET /networks` with Docker's filters.
+    pub fn list(&self, f: &Filters) -> SResult<Vec<Network>> {
+        self.db.read(|tx| {
+            let mut out = Vec::new();
+            for n in all_networks(tx)? {
+                let in_use = !endpoints_of_network(tx, &n.id)?.is_empty();
+                if matches(&n, f, in_use) {
+                    out.push(n);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// A network by exact ID, name, or unique ID prefix (dockerd's order).
+    pub fn get(&self, name: &str) -> SResult<Network> {
+        let all = self.list_all()?;
+        if let Some(n) = all.iter().find(|n| n.id == name) {
+            return Ok(n.clone());
+        }
+        if let Some(n) = all.iter().find(|n| n.name == name) {
+            return Ok(n.clone());
+        }
+        let found: Vec<&Network> = all.iter().filter(|n| !name.is_empty() && n.id.starts_with(name)).collect();
+        match found.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ServiceError::not_found(name)),
+            _ => Err(ServiceError::new(
+                ErrorKind::InvalidArgument,
+                format!("network {name} is ambiguous ({} matches found based on ID prefix)", found.len()),
+            )),
+        }
+    }
+
+    /// The containers on network `id` (container ID, endpoint).
+    pub fn endpoints(&self, id: &str) -> SResult<Vec<(String, Endpoint)>> {
+        self.db.read(|tx| endpoints_of_network(tx, id))
+    }
+
+    /// The endpoints of a container (network, endpoint), `eth0` first.
+    pub fn container_endpoints(&self, container_id: &str) -> SResult<Vec<(Network, Endpoint)>> {
+        self.db.read(|tx| {
+            let mut out = Vec::new();
+            for (nid, ep) in endpoints_of_container(tx, container_id)? {
+                if let Some(n) = get_network(tx, &nid)? {
+                    out.push((n, ep));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn publish(&self, action: &str, n: &Network, extra: &[(&str, String)]) {
+        let mut ev = Event::new(EventType::Network, action, &n.id, now_nanos());
+        ev.attributes.insert("name".into(), n.name.clone());
+        ev.attributes.insert("type".into(), n.driver.clone());
+        for (k, v) in extra {
+            ev.attributes.insert((*k).to_string(), v.clone());
+        }
+        self.events.publish(ev);
+    }
+
+    /// `docker network create`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &self,
+        name: &str,
+        driver: &str,
+        subnets: &[SubnetConfig],
+        internal: bool,
+        attachable: bool,
+        enable_ipv6: bool,
+        options: BTreeMap<String, String>,
+        labels: BTreeMap<String, String>,
+        ipam_options: BTreeMap<String, String>,
+    ) -> SResult<Network> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if PREDEFINED.contains(&name) {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                format!("{name} is a pre-defined network and cannot be created"),
+            ));
+        }
+        let driver = if driver.is_empty() { "bridge" } else { driver };
+        if driver != "bridge" {
+            return Err(ServiceError::new(ErrorKind::NotFound, format!("plugin \"{driver}\" not found")));
+        }
+        if enable_ipv6 {
+            return Err(ServiceError::new(ErrorKind::InvalidArgument, "IPv6 networks are not supported yet"));
+        }
+        if subnets.len() > 1 {
+            return Err(ServiceError::new(
+                ErrorKind::InvalidArgument,
+                "only one IPv4 subnet per network is supported yet",
+            ));
+        }
+        let all = self.list_all()?;
+        if all.iter().any(|n| n.name == name) {
+            return Err(ServiceError::new(ErrorKind::Conflict, format!("network with name {name} already exists")));
+        }
+        let in_use: Vec<Ipv4Net> = all.iter().filter_map(|n| n.ipam.as_ref().map(NetworkIpam::subnet)).collect();
+        let conf = subnets.first().cloned().unwrap_or_default();
+        let subnet = if conf.subnet.is_empty() {
+            allocate_subnet(&self.cfg.pools, &in_use, &host_routes())?
+        } else {
+            let s = parse_net(&conf.subnet)?;
+            crate::check_subnet(s, &in_use)?;
+            s
+        };
+        let ip_range = if conf.ip_range.is_empty() { None } else { Some(parse_net(&conf.ip_range)?) };
+        let gateway = if conf.gateway.is_empty() {
+            None
+        } else {
+            Some(conf.gateway.parse::<Ipv4Addr>().map_err(|_| {
+                ServiceError::new(ErrorKind::InvalidArgument, format!("invalid gateway address {}", conf.gateway))
+            })?)
+        };
+        let ipam = NetworkIpam::new(subnet, ip_range, gateway)?;
+        let id = random_id();
+        let bridge =
+            options.get("com.docker.network.bridge.name").cloned().unwrap_or_else(|| format!("br-{}", &id[..12]));
+        let n = Network {
+            id,
+            name: name.to_string(),
+            created: now_nanos(),
+            driver: driver.into(),
+            internal,
+            attachable,
+            enable_ipv6,
+            options,
+            labels,
+            ipam_options,
+            subnets: vec![SubnetConfig {
+                subnet: subnet.to_string(),
+                gateway: ipam.gateway().to_string(),
+                ip_range: ip_range.map(|r| r.to_string()).unwrap_or_default(),
+            }],
+            ipam: Some(ipam),
+            bridge: Some(bridge),
+        };
+        self.realize(&n)?;
+        if let Err(e) = self.db.tx(|tx| put_network(tx, &n)) {
+            self.unrealize(&n);
+            return Err(e);
+        }
+        self.dns.set_network_name(&n.id, &n.name);
+        self.publish("create", &n, &[]);
+        Ok(n)
+    }
+
+    fn unrealize(&self, n: &Network) {
+        if let Some(nat) = &self.nat {
+            let _ = nat.remove_network(&n.id[..12]);
+        }
+        if let Some(b) = &n.bridge {
+            let _ = delete_bridge(&NetNs::Current, b);
+        }
+    }
+
+    /// `docker network rm`.
+    pub fn remove(&self, name: &str) -> SResult<()> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.get(name)?;
+        if n.predefined() {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                format!("{} is a pre-defined network and cannot be removed", n.name),
+            ));
+        }
+        self.db.tx(|tx| {
+            if !endpoints_of_network(tx, &n.id)?.is_empty() {
+                return Err(ServiceError::new(
+                    ErrorKind::Forbidden,
+                    format!("error while removing network: network {} id {} has active endpoints", n.name, n.id),
+                ));
+            }
+            tx.execute("DELETE FROM networks WHERE id = ?1", params![n.id])?;
+            Ok(())
+        })?;
+        self.unrealize(&n);
+        self.dns.remove_network(&n.id);
+        self.publish("destroy", &n, &[]);
+        Ok(())
+    }
+
+    /// `docker network prune`: unused user-defined networks matching `until`/`label`; their
+    /// names.
+    pub fn prune(&self, f: &Filters) -> SResult<Vec<String>> {
+        let until = match f.get("until").next() {
+            Some(u) => Some(
+                wharf_types::parse_timestamp(u, now_nanos())
+                    .map_err(|e| ServiceError::new(ErrorKind::InvalidArgument, e.to_string()))?,
+            ),
+            None => None,
+        };
+        let mut removed = Vec::new();
+        for n in self.list_all()? {
+            if n.predefined() || !self.endpoints(&n.id)?.is_empty() {
+                continue;
+            }
+            if until.is_some_and(|u| n.created >= u) {
+                continue;
+            }
+            if !f.match_labels("label", |k| n.labels.get(k).map(String::as_str)) {
+                continue;
+            }
+            if f.contains("label!")
+                && f.get("label!").any(|l| {
+                    let (k, v) = l.split_once('=').map_or((l, None), |(k, v)| (k, Some(v)));
+                    n.labels.get(k).is_some_and(|x| v.is_none_or(|v| v == x))
+                })
+            {
+                continue;
+            }
+            if self.remove(&n.id).is_ok() {
+                removed.push(n.name.clone());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Before a container is created: for each network it asks for (by name, in order; the
+    /// first gets `eth0`), allocates its address and records the endpoint. Only `bridge`
+    /// networks have endpoints; `host`/`none`/`container:` are the runtime's business.
+    pub fn plan(&self, container_id: &str, container_name: &str, requests: &[EndpointRequest]) -> SResult<Plan> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut plan = Plan::default();
+        let result = self.db.tx(|tx| {
+            for (i, req) in requests.iter().enumerate() {
+                let n = self.resolve_in(tx, &req.network)?;
+                if n.driver != "bridge" {
+                    return Err(ServiceError::new(
+                        ErrorKind::InvalidArgument,
+                        format!("container cannot be connected to network {} with driver {}", n.name, n.driver),
+                    ));
+                }
+                if req.ipv4.is_some() && n.name == "bridge" {
+                    return Err(ServiceError::new(
+                        ErrorKind::InvalidArgument,
+                        "user specified IP address is supported on user defined networks only",
+                    ));
+                }
+                let mut net = n.clone();
+                let ipam = net.ipam.as_mut().expect("bridge networks have IPAM");
+                let existing: Option<String> = tx
+                    .query_row(
+                        "SELECT record FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
+                        params![n.id, container_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let mut ep: Endpoint = match existing {
+                    Some(r) => serde_json::from_str(&r).unwrap_or_default(),
+                    None => Endpoint { endpoint_id: random_id(), static_ip: req.ipv4, ..Default::default() },
+                };
+                if ep.address.is_none() {
+                    let ip = ipam.allocate(ep.static_ip)?;
+                    ep.address = Some(Ipv4Net::new(ip, ipam.subnet().prefix())?);
+                }
+                let ip = ep.address.expect("allocated above").addr();
+                ep.container_name = container_name.to_string();
+                ep.aliases = req.aliases.clone();
+                ep.ifname = format!("eth{i}");
+                ep.gateway = Some(ipam.gateway());
+                ep.mac = Some(crate::mac_from_ipv4(ip));
+                put_network(tx, &net)?;
+                tx.execute(
+                    "INSERT INTO endpoints (network_id, container_id, record) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(network_id, container_id) DO UPDATE SET record = excluded.record",
+                    params![n.id, container_id, json(&ep)],
+                )?;
+                if n.name != "bridge" {
+                    plan.embedded_dns = true;
+                }
+                plan.hosts.push((ip, Vec::new()));
+            }
+            Ok(())
+        });
+        result.map(|()| plan)
+    }
+
+    fn resolve_in(&self, tx: &Tx<'_>, name: &str) -> SResult<Network> {
+        let all = all_networks(tx)?;
+        all.iter()
+            .find(|n| n.id == name || n.name == name)
+            .or_else(|| {
+                let m: Vec<&Network> = all.iter().filter(|n| !name.is_empty() && n.id.starts_with(name)).collect();
+                (m.len() == 1).then(|| m[0])
+            })
+            .cloned()
+            .ok_or_else(|| ServiceError::not_found(name))
+    }
+
+    /// Once the container's init `pid` exists: its interfaces (veth pairs on the bridges,
+    /// addresses, routes), its names in the embedded DNS and, on user-defined networks, its
+    /// DNS server.
+    pub fn attach(&self, container_id: &str, pid: i32) -> SResult<()> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let eps = self.container_endpoints(container_id)?;
+        for (n, mut ep) in eps.clone() {
+            let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
+            let cfg = crate::EndpointConfig {
+                container: NetNs::Pid(pid as u32),
+                ifname: ep.ifname.clone(),
+                address: addr,
+                mac: ep.mac,
+                // The default route goes to the first network, unless it is internal.
+                gateway: if ep.ifname == "eth0" && !n.internal { ep.gateway } else { None },
+                mtu: self.cfg.mtu,
+            };
+            let att = attach_veth(&NetNs::Current, &bridge, &cfg, PortOptions::default())?;
+            ep.host_ifname = Some(att.host_ifname);
+            ep.mac = Some(att.mac);
+            self.db.tx(|tx| {
+                tx.execute(
+                    "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
+                    params![n.id, container_id, json(&ep)],
+                )?;
+                Ok::<_, ServiceError>(())
+            })?;
+        }
+        self.register_dns(container_id, pid, &eps)
+    }
+
+    /// The container's names in the embedded DNS, and its DNS server on user-defined networks.
+    fn register_dns(&self, container_id: &str, pid: i32, eps: &[(Network, Endpoint)]) -> SResult<()> {
+        let mut user_defined = false;
+        for (n, ep) in eps {
+            if n.name == "bridge" {
+                continue; // the default bridge has no name resolution, as in Docker
+            }
+            user_defined = true;
+            let mut names = vec![ep.container_name.clone()];
+            names.extend(ep.aliases.iter().cloned());
+            self.dns.set_endpoint(&n.id, container_id, names, ep.address.map(|a| a.addr()), None);
+        }
+        if user_defined {
+            let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+            let server = DnsServer::start_with(
+                &path,
+                container_id.to_string(),
+                self.dns.clone(),
+                wharf_dns::ServerConfig::new(self.cfg.upstream_dns.clone()),
+                &self.runtime,
+            )
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("starting the embedded DNS server: {e}")))?;
+            if let Some(old) =
+                self.servers.lock().unwrap_or_else(|e| e.into_inner()).insert(container_id.to_string(), server)
+            {
+                drop(old);
+            }
+        }
+        Ok(())
+    }
+
+    /// After the container exited (or failed to start): its DNS server and names go, the host
+    /// ends of its veth pairs are deleted (if the kernel has not already), its addresses are
+    /// released and its endpoints forgotten.
+    pub fn release(&self, container_id: &str) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(server) = self.servers.lock().unwrap_or_else(|e| e.into_inner()).remove(container_id) {
+            drop(server);
+        }
+        self.dns.remove_container(container_id);
+        let Ok(eps) = self.container_endpoints(container_id) else { return };
+        for (_, ep) in &eps {
+            if let Some(h) = &ep.host_ifname {
+                let _ = detach_veth(&NetNs::Current, h);
+            }
+        }
+        let r = self.db.tx(|tx| {
+            for (n, ep) in &eps {
+                if let Some(mut net) = get_network(tx, &n.id)? {
+                    if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
+                        ipam.release(addr.addr());
+                    }
+                    put_network(tx, &net)?;
+                }
+                tx.execute(
+                    "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
+                    params![n.id, container_id],
+                )?;
+            }
+            Ok::<_, ServiceError>(())
+        });
+        if let Err(e) = r {
+            tracing::warn!(container = container_id, "releasing network endpoints: {e}");
+        }
+    }
+
+    /// At daemon start, for a container still running with init `pid`: its names and DNS
+    /// server again (the interfaces and rules outlived the daemon).
+    pub fn restore(&self, container_id: &str, pid: i32) {
+        let Ok(eps) = self.container_endpoints(container_id) else { return };
+        if let Err(e) = self.register_dns(container_id, pid, &eps) {
+            tracing::warn!(container = container_id, "restoring the embedded DNS: {e}");
+        }
+    }
+
+    /// The daemon stops: with no container left on any network, the daemon's rules go too.
+    pub fn shutdown(&self) {
+        self.servers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let busy = self.db.read(|tx| {
+            let n: i64 = tx.query_row("SELECT COUNT(*) FROM endpoints", [], |r| r.get(0))?;
+            Ok::<_, ServiceError>(n)
+        });
+        if matches!(busy, Ok(0)) {
+            if let Some(nat) = &self.nat {
+                let _ = nat.flush_all();
+            }
+            for n in self.list_all().unwrap_or_default() {
+                if let Some(b) = &n.bridge {
+                    let _ = delete_bridge(&NetNs::Current, b);
+                }
+            }
+        }
+    }
+
+    /// An IPv4 address as Docker prints it in `/etc/hosts`.
+    pub fn ip_of(ep: &Endpoint) -> Option<IpAddr> {
+        ep.address.map(|a| IpAddr::V4(a.addr()))
+    }
+}

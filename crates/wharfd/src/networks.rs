@@ -1,0 +1,254 @@
+//! Networking adapters: `NetworkBackend` (the `/networks` routes) and the container
+//! lifecycle's `Networking` trait, both over the network service of `wharf-network`. Calls
+//! from the async routes run on tokio's blocking pool (netlink and `nft` block).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use wharf_container::{Container, ContainerError, Containers, EndpointRequest, NetPlan, Networking};
+use wharf_network::service::{Networks, ServiceError, SubnetConfig};
+use wharf_server::{ApiError, ConnectRequest, CreateNetwork, DisconnectRequest, NetworkBackend, NetworkView};
+use wharf_types::{ErrorKind, Filters};
+
+/// The `/networks` routes' backend.
+pub(crate) struct NetworkAdapter {
+    nets: Arc<Networks>,
+    containers: Arc<Containers>,
+}
+
+impl NetworkAdapter {
+    pub(crate) fn new(nets: Arc<Networks>, containers: Arc<Containers>) -> Arc<Self> {
+        Arc::new(NetworkAdapter { nets, containers })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError::from_err),
+        Err(e) => Err(ApiError::new(ErrorKind::Internal, format!("network task failed: {e}"))),
+    }
+}
+
+/// Docker's `NetworkResource` of `n`; `with_containers` fills `Containers` (inspect).
+fn view(
+    nets: &Networks,
+    containers: &Containers,
+    n: &wharf_network::service::Network,
+    with_containers: bool,
+) -> NetworkView {
+    let mut attached = BTreeMap::new();
+    if with_containers {
+        for (cid, ep) in nets.endpoints(&n.id).unwrap_or_default() {
+            let name = containers.get(&cid).map(|c| c.name).unwrap_or(ep.container_name.clone());
+            attached.insert(
+                cid,
+                wharf_server::NetworkContainer {
+                    name,
+                    endpoint_id: ep.endpoint_id.clone(),
+                    mac_address: ep.mac.map(|m| m.to_string()).unwrap_or_default(),
+                    ipv4_address: ep.address.map(|a| a.to_string()).unwrap_or_default(),
+                    ipv6_address: String::new(),
+                },
+            );
+        }
+    }
+    NetworkView {
+        name: n.name.clone(),
+        id: n.id.clone(),
+        created: if n.created == 0 {
+            "0001-01-01T00:00:00Z".into()
+        } else {
+            wharf_types::format_rfc3339_nanos(n.created)
+        },
+        scope: "local".into(),
+        driver: n.driver.clone(),
+        enable_ipv6: n.enable_ipv6,
+        ipam: wharf_server::Ipam {
+            driver: "default".into(),
+            options: (!n.ipam_options.is_empty()).then(|| n.ipam_options.clone()),
+            config: n
+                .subnets
+                .iter()
+                .map(|s| wharf_server::IpamConfig {
+                    subnet: s.subnet.clone(),
+                    ip_range: s.ip_range.clone(),
+                    gateway: s.gateway.clone(),
+                    auxiliary_addresses: BTreeMap::new(),
+                })
+                .collect(),
+        },
+        internal: n.internal,
+        attachable: n.attachable,
+        ingress: false,
+        config_from: json!({"Network": ""}),
+        config_only: false,
+        containers: attached,
+        options: n.options.clone(),
+        labels: n.labels.clone(),
+    }
+}
+
+#[async_trait]
+impl NetworkBackend for NetworkAdapter {
+    async fn list(&self, filters: Filters) -> Result<Vec<NetworkView>, ApiError> {
+        let (nets, cs) = (self.nets.clone(), self.containers.clone());
+        blocking(move || Ok(nets.list(&filters)?.iter().map(|n| view(&nets, &cs, n, false)).collect())).await
+    }
+
+    async fn inspect(&self, name: &str) -> Result<NetworkView, ApiError> {
+        let (nets, cs, name) = (self.nets.clone(), self.containers.clone(), name.to_string());
+        blocking(move || nets.get(&name).map(|n| view(&nets, &cs, &n, true))).await
+    }
+
+    async fn create(&self, req: CreateNetwork) -> Result<(String, String), ApiError> {
+        if req.config_only || req.config_from.as_ref().is_some_and(|v| !v.is_null()) || req.ingress {
+            return Err(ApiError::new(
+                ErrorKind::NotImplemented,
+                "config-only, config-from and ingress networks are not supported",
+            ));
+        }
+        if !req.scope.is_empty() && req.scope != "local" {
+            return Err(ApiError::invalid(format!("network scope {} is not supported", req.scope)));
+        }
+        let nets = self.nets.clone();
+        blocking(move || {
+            let ipam = req.ipam.unwrap_or_default();
+            if !ipam.driver.is_empty() && ipam.driver != "default" {
+                return Err(ServiceError {
+                    kind: ErrorKind::NotFound,
+                    message: format!("plugin \"{}\" not found", ipam.driver),
+                });
+            }
+            let subnets: Vec<SubnetConfig> = ipam
+                .config
+                .iter()
+                .map(|c| SubnetConfig {
+                    subnet: c.subnet.clone(),
+                    gateway: c.gateway.clone(),
+                    ip_range: c.ip_range.clone(),
+                })
+                .collect();
+            let n = nets.create(
+                &req.name,
+                &req.driver,
+                &subnets,
+                req.internal,
+                req.attachable,
+                req.enable_ipv6.unwrap_or(false),
+                req.options.unwrap_or_default(),
+                req.labels.unwrap_or_default(),
+                ipam.options.unwrap_or_default(),
+            )?;
+            Ok((n.id, String::new()))
+        })
+        .await
+    }
+
+    async fn remove(&self, name: &str) -> Result<(), ApiError> {
+        let (nets, name) = (self.nets.clone(), name.to_string());
+        blocking(move || nets.remove(&name)).await
+    }
+
+    async fn connect(&self, _name: &str, _req: ConnectRequest) -> Result<(), ApiError> {
+        Err(ApiError::new(ErrorKind::NotImplemented, "connecting a container to a network is not supported yet"))
+    }
+
+    async fn disconnect(&self, _name: &str, _req: DisconnectRequest) -> Result<(), ApiError> {
+        Err(ApiError::new(ErrorKind::NotImplemented, "disconnecting a container from a network is not supported yet"))
+    }
+
+    async fn prune(&self, filters: Filters) -> Result<Vec<String>, ApiError> {
+        let nets = self.nets.clone();
+        blocking(move || nets.prune(&filters)).await
+    }
+}
+
+/// The container lifecycle's networking.
+pub(crate) struct ContainerNetworking(pub(crate) Arc<Networks>);
+
+fn cerr(e: ServiceError) -> ContainerError {
+    ContainerError::Other { kind: e.kind, message: e.message }
+}
+
+fn requests(r: &[EndpointRequest]) -> Vec<wharf_network::service::EndpointRequest> {
+    r.iter()
+        .map(|e| wharf_network::service::EndpointRequest {
+            network: e.network.clone(),
+            aliases: e.aliases.clone(),
+            ipv4: e.ipv4,
+        })
+        .collect()
+}
+
+impl Networking for ContainerNetworking {
+    fn validate(&self, networks: &[EndpointRequest]) -> Result<(), ContainerError> {
+        for r in networks {
+            let n = self.0.get(&r.network).map_err(cerr)?;
+            if n.driver != "bridge" {
+                return Err(ContainerError::Invalid(format!(
+                    "container cannot be connected to network {} with driver {}",
+                    n.name, n.driver
+                )));
+            }
+            if r.ipv4.is_some() && n.name == "bridge" {
+                return Err(ContainerError::Invalid(
+                    "user specified IP address is supported on user defined networks only".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare(&self, c: &Container, networks: &[EndpointRequest]) -> Result<NetPlan, ContainerError> {
+        let plan = self.0.plan(&c.id, &c.name, &requests(networks)).map_err(cerr)?;
+        Ok(NetPlan { addresses: plan.hosts.iter().map(|(ip, _)| *ip).collect(), embedded_dns: plan.embedded_dns })
+    }
+
+    fn attach(&self, c: &Container, pid: i32) -> Result<(), ContainerError> {
+        self.0.attach(&c.id, pid).map_err(cerr)
+    }
+
+    fn release(&self, c: &Container) {
+        self.0.release(&c.id);
+    }
+
+    fn restore(&self, c: &Container, pid: i32) {
+        self.0.restore(&c.id, pid);
+    }
+
+    fn settings(&self, c: &Container) -> Option<Value> {
+        let eps = self.0.container_endpoints(&c.id).ok()?;
+        let mut networks = serde_json::Map::new();
+        for (n, ep) in &eps {
+            let (ip, prefix) = ep.address.map_or((String::new(), 0), |a| (a.addr().to_string(), i64::from(a.prefix())));
+            let aliases: Vec<String> = ep.aliases.clone();
+            let mut dns_names = vec![c.name.clone(), c.id[..12].to_string()];
+            dns_names.extend(aliases.iter().cloned());
+            let settings = c.networking.get(&n.name).cloned().unwrap_or(Value::Null);
+            networks.insert(
+                n.name.clone(),
+                json!({
+                    "IPAMConfig": settings.get("IPAMConfig").cloned().unwrap_or(Value::Null),
+                    "Links": null,
+                    "Aliases": if aliases.is_empty() { Value::Null } else { json!(aliases) },
+                    "MacAddress": ep.mac.map(|m| m.to_string()).unwrap_or_default(),
+                    "DriverOpts": null,
+                    "NetworkID": n.id,
+                    "EndpointID": ep.endpoint_id,
+                    "Gateway": ep.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                    "IPAddress": ip,
+                    "IPPrefixLen": prefix,
+                    "IPv6Gateway": "",
+                    "GlobalIPv6Address": "",
+                    "GlobalIPv6PrefixLen": 0,
+                    "DNSNames": if n.name == "bridge" { Value::Null } else { json!(dns_names) },
+                }),
+            );
+        }
+        Some(Value::Object(networks))
+    }
+}

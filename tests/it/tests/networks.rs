@@ -1,0 +1,154 @@
+//! Networks end to end: the default bridge, user-defined networks with the embedded DNS,
+//! isolation, `--internal`, and nothing left on the host afterwards — through the stock docker
+//! CLI and `wharf`.
+
+use wharf_it::images::{busybox_image, have_busybox};
+use wharf_it::Daemon;
+
+fn with_busybox() -> Option<Daemon> {
+    if !have_busybox() {
+        return None;
+    }
+    let d = Daemon::start();
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    Some(d)
+}
+
+/// A /24 for this daemon's `k`-th user network, apart from every other test daemon's.
+fn subnet(d: &Daemon, k: u32) -> String {
+    format!("10.{}.{}.0/24", 170 + k * 8 + d.slot.index / 256, d.slot.index % 256)
+}
+
+fn link_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+#[test]
+fn default_bridge_and_predefined_networks() {
+    let Some(mut d) = with_busybox() else { return };
+    let names = d.docker(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    let mut names: Vec<&str> = names.ok().lines().collect();
+    names.sort();
+    assert_eq!(names, ["bridge bridge", "host host", "none null"]);
+    let gw = format!("{}.1", d.slot.subnet.trim_end_matches(".0/24"));
+    // A container on the default bridge: an address in the daemon's subnet, the gateway
+    // reachable, the default route through it.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ip -4 route; ping -c1 -W2 {gw} >/dev/null && echo gw-ok"),
+    ]);
+    let out = out.ok();
+    assert!(out.contains(&format!("default via {gw} dev eth0")), "{out}");
+    assert!(out.contains("gw-ok"), "{out}");
+    d.docker(&["run", "-d", "--name", "b1", "busybox", "sleep", "60"]).ok();
+    let ip = d.docker(&["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "b1"]).ok().trim().to_string();
+    assert!(ip.starts_with(d.slot.subnet.trim_end_matches("0/24")), "{ip}");
+    let via = d.docker(&["inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "b1"]);
+    assert_eq!(via.ok().trim(), ip);
+    let inspect = d.docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}",
+        "bridge",
+    ]);
+    assert_eq!(inspect.ok().trim(), format!("b1 {ip}/24"));
+    // The default bridge has no name resolution (Docker's legacy behaviour).
+    let r = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "ping -c1 -W1 b1 >/dev/null 2>&1 && echo found || echo unknown",
+    ]);
+    assert_eq!(r.ok().trim(), "unknown");
+    // --network none: loopback only; host: the host's interfaces.
+    let none = d.docker(&["run", "--rm", "--network", "none", "busybox", "ip", "-o", "link"]);
+    assert_eq!(none.ok().lines().count(), 1, "{}", none.stdout);
+    let host = d.docker(&["run", "--rm", "--network", "host", "busybox", "ip", "-o", "link"]);
+    assert!(host.ok().contains(&d.slot.bridge), "{}", host.stdout);
+    // Predefined networks cannot be removed.
+    let err = d.docker(&["network", "rm", "bridge"]);
+    assert!(err.failed().contains("bridge is a pre-defined network and cannot be removed"), "{}", err.stderr);
+    d.docker(&["rm", "-f", "b1"]).ok();
+    d.stop();
+    assert!(!link_exists(&d.slot.bridge));
+}
+
+#[test]
+fn user_networks_resolve_names_and_stay_apart() {
+    let Some(mut d) = with_busybox() else { return };
+    let (sa, sb, sc) = (subnet(&d, 0), subnet(&d, 1), subnet(&d, 2));
+    let a = d.docker(&["network", "create", "--subnet", &sa, "--label", "tier=front", "neta"]).ok().trim().to_string();
+    let b = d.docker(&["network", "create", "--subnet", &sb, "netb"]).ok().trim().to_string();
+    let c = d.docker(&["network", "create", "--internal", "--subnet", &sc, "netc"]).ok().trim().to_string();
+    assert_eq!(a.len(), 64);
+    let err = d.docker(&["network", "create", "neta"]);
+    assert!(err.failed().contains("network with name neta already exists"), "{}", err.stderr);
+    let ls = d.docker(&["network", "ls", "--filter", "label=tier=front", "--format", "{{.Name}}"]);
+    assert_eq!(ls.ok().trim(), "neta");
+    assert_eq!(d.docker(&["network", "ls", "-q", "--filter", "type=custom"]).ok().lines().count(), 3);
+
+    d.docker(&["run", "-d", "--name", "web", "--network", "neta", "--network-alias", "www", "busybox", "sleep", "120"])
+        .ok();
+    let ip = d.docker(&["inspect", "--format", "{{(index .NetworkSettings.Networks \"neta\").IPAddress}}", "web"]);
+    let ip = ip.ok().trim().to_string();
+    assert!(ip.starts_with(sa.trim_end_matches("0/24")), "{ip}");
+    // Same network: by name and by alias, through 127.0.0.11.
+    let script = "cat /etc/resolv.conf; ping -c1 -W2 web >/dev/null && echo ping-ok; nslookup www 127.0.0.11";
+    let out = d.docker(&["run", "--rm", "--network", "neta", "busybox", "sh", "-c", script]);
+    let out = out.ok();
+    assert!(out.contains("nameserver 127.0.0.11"), "{out}");
+    assert!(out.contains("ping-ok"), "{out}");
+    assert!(out.contains(&format!("Address: {ip}")), "{out}");
+    // Another network: neither the name nor the address.
+    let script = format!(
+        "nslookup web 127.0.0.11 >/dev/null 2>&1 && echo named || echo unnamed; ping -c1 -W1 {ip} >/dev/null 2>&1 && echo reached || echo isolated"
+    );
+    let out = d.docker(&["run", "--rm", "--network", "netb", "busybox", "sh", "-c", &script]);
+    assert_eq!(out.ok().split_whitespace().collect::<Vec<_>>(), ["unnamed", "isolated"]);
+    // --internal: no way out (not even to the host), but its containers see each other.
+    let gw = format!("{}.1", d.slot.subnet.trim_end_matches(".0/24"));
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "netc",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ping -c1 -W1 {gw} >/dev/null 2>&1 && echo out || echo blocked"),
+    ]);
+    assert_eq!(out.ok().trim(), "blocked");
+    // Inspect both ways.
+    let members = d.docker(&["network", "inspect", "--format", "{{range .Containers}}{{.Name}}{{end}}", "neta"]);
+    assert_eq!(members.ok().trim(), "web");
+    let dns = d.docker(&["inspect", "--format", "{{json (index .NetworkSettings.Networks \"neta\").DNSNames}}", "web"]);
+    assert!(dns.ok().contains("\"www\""), "{}", dns.stdout);
+    // A network in use cannot go; an unknown one is a 404.
+    let err = d.docker(&["network", "rm", "neta"]);
+    assert!(err.failed().contains("has active endpoints"), "{}", err.stderr);
+    // (The docker CLI takes any 404 of a create for a missing image and tries a pull; the
+    // daemon's answer is the one Docker gives.)
+    let body = br#"{"Image":"busybox","HostConfig":{"NetworkMode":"nosuch"}}"#;
+    let r = d.api("POST", "/containers/create", Some(body)).unwrap();
+    assert_eq!(r.status, 404);
+    assert!(String::from_utf8_lossy(&r.body).contains("network nosuch not found"));
+
+    d.docker(&["rm", "-f", "web"]).ok();
+    let pruned = d.docker(&["network", "prune", "-f", "--filter", "label=tier=front"]);
+    assert!(pruned.ok().contains("neta"), "{}", pruned.stdout);
+    d.docker(&["network", "rm", "netb", "netc"]).ok();
+    for id in [&a, &b, &c] {
+        assert!(!link_exists(&format!("br-{}", &id[..12])), "bridge of {id} left");
+    }
+    d.stop();
+}
