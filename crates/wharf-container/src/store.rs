@@ -370,6 +370,24 @@ impl Containers {
         })
     }
 
+    /// Replaces the host config and `EndpointsConfig` of container `id` through `f` (which may
+    /// refuse), in one transaction (`docker network connect`/`disconnect`).
+    pub fn update_networking(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut HostConfig, &mut serde_json::Map<String, Value>) -> Result<()>,
+    ) -> Result<Container> {
+        self.db.tx(|tx| {
+            let mut c = get_in(tx, id)?;
+            f(&mut c.host_config, &mut c.networking)?;
+            tx.execute(
+                "UPDATE containers SET host_config = ?2, networking = ?3 WHERE id = ?1",
+                params![c.id, to_json(&c.host_config), to_json(&c.networking)],
+            )?;
+            Ok(c)
+        })
+    }
+
     /// `SizeRw` and `SizeRootFs`: the bytes of the files in the writable layer (apparent sizes,
     /// hard links once, directories not counted, as dockerd's `directory.Size`) and those plus
     /// the image's. On vfs, where the layer is a full copy, the image's size is taken off.

@@ -804,7 +804,8 @@ impl Networks {
             names.extend(ep.aliases.iter().cloned());
             self.dns.set_endpoint(&n.id, container_id, names, ep.address.map(|a| a.addr()), None);
         }
-        if user_defined {
+        let running = self.servers.lock().unwrap_or_else(|e| e.into_inner()).contains_key(container_id);
+        if user_defined && !running {
             let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
             let server = DnsServer::start_with(
                 &path,
@@ -821,6 +822,128 @@ impl Networks {
             }
         }
         Ok(())
+    }
+
+    /// `docker network connect`: records the endpoint (the next `ethN`, no default route) and,
+    /// with `pid` (the container runs), creates its interface and DNS entries at once.
+    pub fn connect(
+        &self,
+        container_id: &str,
+        container_name: &str,
+        req: &EndpointRequest,
+        pid: Option<i32>,
+    ) -> SResult<()> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let eps = self.db.read(|tx| endpoints_of_container(tx, container_id))?;
+        let n = self.db.read(|tx| self.resolve_in(tx, &req.network))?;
+        if n.driver != "bridge" {
+            return Err(ServiceError::new(
+                ErrorKind::InvalidArgument,
+                format!("container cannot be connected to network {} with driver {}", n.name, n.driver),
+            ));
+        }
+        if eps.iter().any(|(nid, _)| *nid == n.id) {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                format!("endpoint with name {container_name} already exists in network {}", n.name),
+            ));
+        }
+        let ifname =
+            (0..).map(|i| format!("eth{i}")).find(|f| !eps.iter().any(|(_, e)| &e.ifname == f)).expect("a free name");
+        let ep = self.db.tx(|tx| {
+            let mut net = get_network(tx, &n.id)?.ok_or_else(|| ServiceError::not_found(&req.network))?;
+            let ipam = net.ipam.as_mut().expect("bridge networks have IPAM");
+            let ip = ipam.allocate(req.ipv4)?;
+            let ep = Endpoint {
+                endpoint_id: random_id(),
+                container_name: container_name.to_string(),
+                aliases: req.aliases.clone(),
+                ifname: ifname.clone(),
+                address: Some(Ipv4Net::new(ip, ipam.subnet().prefix())?),
+                gateway: Some(ipam.gateway()),
+                mac: Some(crate::mac_from_ipv4(ip)),
+                static_ip: req.ipv4,
+                host_ifname: None,
+            };
+            put_network(tx, &net)?;
+            tx.execute(
+                "INSERT INTO endpoints (network_id, container_id, record) VALUES (?1, ?2, ?3)",
+                params![n.id, container_id, json(&ep)],
+            )?;
+            Ok::<_, ServiceError>(ep)
+        })?;
+        let Some(pid) = pid else { return Ok(()) };
+        let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { return Ok(()) };
+        let cfg = crate::EndpointConfig {
+            container: NetNs::Pid(pid as u32),
+            ifname: ep.ifname.clone(),
+            address: addr,
+            mac: ep.mac,
+            gateway: None,
+            mtu: self.cfg.mtu,
+        };
+        let mut ep = ep;
+        match attach_veth(&NetNs::Current, &bridge, &cfg, PortOptions::default()) {
+            Ok(att) => ep.host_ifname = Some(att.host_ifname),
+            Err(e) => {
+                self.forget_endpoint(&n, container_id, &ep);
+                return Err(e.into());
+            }
+        }
+        self.db.tx(|tx| {
+            tx.execute(
+                "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
+                params![n.id, container_id, json(&ep)],
+            )?;
+            Ok::<_, ServiceError>(())
+        })?;
+        self.register_dns(container_id, pid, &[(n.clone(), ep)])?;
+        self.publish("connect", &n, &[("container", container_id.to_string())]);
+        Ok(())
+    }
+
+    /// `docker network disconnect`: the endpoint's interface, address and names go.
+    pub fn disconnect(&self, container_id: &str, network: &str) -> SResult<()> {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.db.read(|tx| self.resolve_in(tx, network))?;
+        let eps = self.db.read(|tx| endpoints_of_container(tx, container_id))?;
+        let Some((_, ep)) = eps.iter().find(|(nid, _)| *nid == n.id) else {
+            return Err(ServiceError::new(
+                ErrorKind::Forbidden,
+                format!("container {container_id} is not connected to network {}", n.name),
+            ));
+        };
+        if let Some(h) = &ep.host_ifname {
+            let _ = detach_veth(&NetNs::Current, h);
+        }
+        self.forget_endpoint(&n, container_id, ep);
+        self.dns.remove_endpoint(&n.id, container_id);
+        let user_left = eps.iter().any(|(nid, _)| *nid != n.id && self.get(nid).is_ok_and(|x| x.name != "bridge"));
+        if !user_left {
+            self.servers.lock().unwrap_or_else(|e| e.into_inner()).remove(container_id);
+        }
+        self.publish("disconnect", &n, &[("container", container_id.to_string())]);
+        Ok(())
+    }
+
+    /// Releases an endpoint's address and deletes its record.
+    fn forget_endpoint(&self, n: &Network, container_id: &str, ep: &Endpoint) {
+        let r = self.db.tx(|tx| {
+            if let Some(mut net) = get_network(tx, &n.id)? {
+                if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
+                    ipam.release(addr.addr());
+                }
+                put_network(tx, &net)?;
+            }
+            tx.execute(
+                "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
+                params![n.id, container_id],
+            )?;
+            Ok::<_, ServiceError>(())
+        });
+        if let Err(e) = r {
+            tracing::warn!(container = container_id, "forgetting an endpoint: {e}");
+        }
     }
 
     /// After the container exited (or failed to start): its DNS server and names go, the host

@@ -153,18 +153,104 @@ impl NetworkBackend for NetworkAdapter {
         blocking(move || nets.remove(&name)).await
     }
 
-    async fn connect(&self, _name: &str, _req: ConnectRequest) -> Result<(), ApiError> {
-        Err(ApiError::new(ErrorKind::NotImplemented, "connecting a container to a network is not supported yet"))
+    async fn connect(&self, name: &str, req: ConnectRequest) -> Result<(), ApiError> {
+        let (nets, cs, name) = (self.nets.clone(), self.containers.clone(), name.to_string());
+        tokio::task::spawn_blocking(move || connect(&nets, &cs, &name, &req))
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Internal, format!("network task failed: {e}")))?
     }
 
-    async fn disconnect(&self, _name: &str, _req: DisconnectRequest) -> Result<(), ApiError> {
-        Err(ApiError::new(ErrorKind::NotImplemented, "disconnecting a container from a network is not supported yet"))
+    async fn disconnect(&self, name: &str, req: DisconnectRequest) -> Result<(), ApiError> {
+        let (nets, cs, name) = (self.nets.clone(), self.containers.clone(), name.to_string());
+        tokio::task::spawn_blocking(move || disconnect(&nets, &cs, &name, &req))
+            .await
+            .map_err(|e| ApiError::new(ErrorKind::Internal, format!("network task failed: {e}")))?
     }
 
     async fn prune(&self, filters: Filters) -> Result<Vec<String>, ApiError> {
         let nets = self.nets.clone();
         blocking(move || nets.prune(&filters)).await
     }
+}
+
+fn running(c: &Container) -> bool {
+    matches!(c.state.status, wharf_container::Status::Running | wharf_container::Status::Paused)
+}
+
+/// `docker network connect`: recorded in the container's `EndpointsConfig` (so later starts
+/// keep it) and, when it runs, made at once.
+fn connect(nets: &Networks, cs: &Containers, name: &str, req: &ConnectRequest) -> Result<(), ApiError> {
+    let c = cs.get(&req.container).map_err(ApiError::from_err)?;
+    let n = nets.get(name).map_err(ApiError::from_err)?;
+    let settings = req.endpoint_config.clone().unwrap_or_else(|| json!({}));
+    let mode = c.host_config.network_mode.as_str();
+    if matches!(mode, "host" | "none") || mode.starts_with("container:") {
+        return Err(ApiError::new(ErrorKind::Forbidden, "container sharing network namespace with another container or host cannot be connected to any other network"));
+    }
+    let primary = if mode.is_empty() || mode == "default" { "bridge" } else { mode };
+    if primary == n.name || c.networking.contains_key(&n.name) {
+        return Err(ApiError::new(
+            ErrorKind::Forbidden,
+            format!("endpoint with name {} already exists in network {}", c.name, n.name),
+        ));
+    }
+    let request = wharf_network::service::EndpointRequest {
+        network: n.name.clone(),
+        aliases: settings
+            .get("Aliases")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        ipv4: settings.pointer("/IPAMConfig/IPv4Address").and_then(Value::as_str).and_then(|s| s.parse().ok()),
+    };
+    if running(&c) {
+        nets.connect(&c.id, &c.name, &request, Some(c.state.pid as i32)).map_err(ApiError::from_err)?;
+    } else if n.driver != "bridge" {
+        return Err(ApiError::invalid(format!(
+            "container cannot be connected to network {} with driver {}",
+            n.name, n.driver
+        )));
+    }
+    let key = n.name.clone();
+    cs.update_networking(&c.id, move |_, eps| {
+        eps.insert(key, settings);
+        Ok(())
+    })
+    .map_err(ApiError::from_err)?;
+    Ok(())
+}
+
+/// `docker network disconnect`: undone at once when it runs, and forgotten for later starts
+/// (disconnecting the network of `NetworkMode` moves that to the next one, or `none`).
+fn disconnect(nets: &Networks, cs: &Containers, name: &str, req: &DisconnectRequest) -> Result<(), ApiError> {
+    let c = cs.get(&req.container).map_err(ApiError::from_err)?;
+    let n = nets.get(name).map_err(ApiError::from_err)?;
+    let mode = c.host_config.network_mode.clone();
+    let primary = if mode.is_empty() || mode == "default" { "bridge".to_string() } else { mode };
+    let listed =
+        primary == n.name || c.networking.keys().any(|k| *k == n.name || (k == "default" && n.name == "bridge"));
+    if running(&c) {
+        if let Err(e) = nets.disconnect(&c.id, &n.name) {
+            if !req.force {
+                return Err(ApiError::from_err(e));
+            }
+        }
+    } else if !listed && !req.force {
+        return Err(ApiError::new(
+            ErrorKind::Forbidden,
+            format!("container {} is not connected to network {}", c.id, n.name),
+        ));
+    }
+    let gone = n.name.clone();
+    cs.update_networking(&c.id, move |hc, eps| {
+        eps.retain(|k, _| *k != gone && !(k == "default" && gone == "bridge"));
+        if primary == gone {
+            hc.network_mode = eps.keys().next().cloned().unwrap_or_else(|| "none".into());
+        }
+        Ok(())
+    })
+    .map_err(ApiError::from_err)?;
+    Ok(())
 }
 
 /// The container lifecycle's networking.

@@ -152,3 +152,46 @@ fn user_networks_resolve_names_and_stay_apart() {
     }
     d.stop();
 }
+
+#[test]
+fn connect_disconnect_and_a_daemon_restart() {
+    let Some(mut d) = with_busybox() else { return };
+    let (s1, s2) = (subnet(&d, 3), subnet(&d, 4));
+    d.docker(&["network", "create", "--subnet", &s1, "n1"]).ok();
+    d.docker(&["network", "create", "--subnet", &s2, "n2"]).ok();
+    d.docker(&["run", "-d", "--name", "c1", "--network", "n1", "busybox", "sleep", "300"]).ok();
+    d.docker(&["run", "-d", "--name", "c2", "--network", "n2", "busybox", "sleep", "300"]).ok();
+    fn reach(d: &Daemon, from: &str, to: &str) -> String {
+        d.docker(&["exec", from, "sh", "-c", &format!("ping -c1 -W2 {to} >/dev/null 2>&1 && echo yes || echo no")])
+            .ok()
+            .trim()
+            .to_string()
+    }
+    assert_eq!(reach(&d, "c2", "c1"), "no");
+    // Live connect: a second interface, the alias resolvable from the other side.
+    d.docker(&["network", "connect", "--alias", "second", "n1", "c2"]).ok();
+    assert_eq!(reach(&d, "c2", "c1"), "yes");
+    assert_eq!(reach(&d, "c1", "second"), "yes");
+    let links = d.docker(&["exec", "c2", "ip", "-o", "link"]).ok().to_string();
+    assert!(links.contains("eth1"), "{links}");
+    let err = d.docker(&["network", "connect", "n1", "c2"]);
+    assert!(err.failed().contains("already exists in network n1"), "{}", err.stderr);
+    // The daemon dies and comes back: interfaces, addresses and the embedded DNS still work.
+    d.kill9();
+    d.spawn();
+    d.wait_ready();
+    assert_eq!(reach(&d, "c1", "second"), "yes");
+    assert_eq!(reach(&d, "c2", "c1"), "yes");
+    // Live disconnect.
+    d.docker(&["network", "disconnect", "n1", "c2"]).ok();
+    assert_eq!(reach(&d, "c2", "c1"), "no");
+    assert!(!d.docker(&["exec", "c2", "ip", "-o", "link"]).ok().contains("eth1"));
+    // A stopped container remembers a connect for its next start.
+    d.docker(&["stop", "-t", "0", "c2"]).ok();
+    d.docker(&["network", "connect", "n1", "c2"]).ok();
+    d.docker(&["start", "c2"]).ok();
+    assert_eq!(reach(&d, "c2", "c1"), "yes");
+    d.docker(&["rm", "-f", "c1", "c2"]).ok();
+    d.docker(&["network", "rm", "n1", "n2"]).ok();
+    d.stop();
+}
