@@ -29,7 +29,7 @@ pub use files::{CommitRequest, CopyInOptions, FileChange};
 pub use filter::{PsFilter, PS_FILTERS};
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
 pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};
-pub use networking::{EndpointRequest, NetPlan, Networking};
+pub use networking::{EndpointRequest, NetPlan, Networking, PortSpec};
 pub use stats::StatsSample;
 pub use store::{command_of, labels_of, merge_image_config, Containers, CreateRequest, COMPONENT, MIGRATIONS};
 pub use update::{merge_update, UpdateConfig};

@@ -46,6 +46,79 @@ pub trait Networking: Send + Sync {
     fn settings(&self, c: &Container) -> Option<Value>;
 }
 
+/// A port to publish, from `HostConfig.PortBindings` or `-P` with `ExposedPorts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+    /// The container's port.
+    pub container_port: u16,
+    /// The host address (`None`: every address).
+    pub host_ip: Option<Ipv4Addr>,
+    /// Host ports to pick from, inclusive; `(0, 0)`: any free one.
+    pub host_ports: (u16, u16),
+}
+
+fn parse_port_key(key: &str) -> Result<(u16, String), crate::ContainerError> {
+    let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| crate::ContainerError::Invalid(format!("invalid port specification: \"{key}\"")))?;
+    Ok((port, proto.to_ascii_lowercase()))
+}
+
+/// The ports `c` publishes, as Docker reads `PortBindings`, `PublishAllPorts` and
+/// `ExposedPorts` (IPv6 host addresses are skipped: wharf publishes on IPv4).
+pub fn port_specs(c: &Container) -> Result<Vec<PortSpec>, crate::ContainerError> {
+    let mut out = Vec::new();
+    let bindings = c.host_config.extra.get("PortBindings").and_then(Value::as_object).cloned().unwrap_or_default();
+    for (key, list) in &bindings {
+        let (container_port, protocol) = parse_port_key(key)?;
+        let list = list.as_array().cloned().unwrap_or_default();
+        let list = if list.is_empty() { vec![Value::Null] } else { list };
+        for b in list {
+            let ip = b.get("HostIp").and_then(Value::as_str).unwrap_or_default();
+            if ip.contains(':') {
+                continue;
+            }
+            let host_ip = if ip.is_empty() || ip == "0.0.0.0" {
+                None
+            } else {
+                Some(
+                    ip.parse::<Ipv4Addr>()
+                        .map_err(|_| crate::ContainerError::Invalid(format!("invalid IP address: {ip}")))?,
+                )
+            };
+            let hp = b.get("HostPort").and_then(Value::as_str).unwrap_or_default();
+            let bad = || crate::ContainerError::Invalid(format!("invalid port range: {hp}"));
+            let host_ports = if hp.is_empty() {
+                (0, 0)
+            } else if let Some((a, z)) = hp.split_once('-') {
+                let (a, z) = (a.parse::<u16>().map_err(|_| bad())?, z.parse::<u16>().map_err(|_| bad())?);
+                if a > z {
+                    return Err(bad());
+                }
+                (a, z)
+            } else {
+                let p = hp.parse::<u16>().map_err(|_| bad())?;
+                (p, p)
+            };
+            out.push(PortSpec { protocol: protocol.clone(), container_port, host_ip, host_ports });
+        }
+    }
+    let publish_all = c.host_config.extra.get("PublishAllPorts").and_then(Value::as_bool).unwrap_or(false);
+    if publish_all {
+        for key in c.config.exposed_ports.as_ref().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            if bindings.contains_key(&key) {
+                continue;
+            }
+            let (container_port, protocol) = parse_port_key(&key)?;
+            out.push(PortSpec { protocol, container_port, host_ip: None, host_ports: (0, 0) });
+        }
+    }
+    Ok(out)
+}
+
 /// The networks a container asks for: its `NetworkMode` (the default `bridge` when empty or
 /// `default`) first, then the other entries of its `EndpointsConfig`; `None` for `host`,
 /// `none` and `container:…` (no endpoints of their own).
@@ -87,6 +160,34 @@ pub fn endpoint_requests(c: &Container) -> Option<Vec<EndpointRequest>> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ports_from_bindings_and_publish_all() {
+        let mut c = Container::default();
+        c.host_config.extra.insert(
+            "PortBindings".into(),
+            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5300-5310"}], "9/tcp": [{"HostIp": "::", "HostPort": "9"}]}),
+        );
+        c.host_config.extra.insert("PublishAllPorts".into(), json!(true));
+        c.config.exposed_ports = Some([("80/tcp".to_string(), json!({})), ("443/tcp".to_string(), json!({}))].into());
+        let mut p = port_specs(&c).unwrap();
+        p.sort_by_key(|s| s.container_port);
+        assert_eq!(
+            p,
+            [
+                PortSpec {
+                    protocol: "udp".into(),
+                    container_port: 53,
+                    host_ip: Some("127.0.0.1".parse().unwrap()),
+                    host_ports: (5300, 5310)
+                },
+                PortSpec { protocol: "tcp".into(), container_port: 80, host_ip: None, host_ports: (8080, 8080) },
+                PortSpec { protocol: "tcp".into(), container_port: 443, host_ip: None, host_ports: (0, 0) },
+            ]
+        );
+        c.host_config.extra.insert("PortBindings".into(), json!({"x/tcp": []}));
+        assert!(port_specs(&c).is_err());
+    }
 
     #[test]
     fn requests_follow_network_mode_then_endpoints_config() {

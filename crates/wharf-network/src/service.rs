@@ -204,6 +204,81 @@ pub struct Endpoint {
     pub static_ip: Option<Ipv4Addr>,
     /// The host side of the veth pair while attached.
     pub host_ifname: Option<String>,
+    /// Published ports (concrete host ports), on the container's first network.
+    pub ports: Vec<crate::PortMapping>,
+}
+
+/// A port the container asks to publish (`-p [ip:][hostPort[-end]:]port[/proto]`, or `-P`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRequest {
+    /// The protocol.
+    pub protocol: crate::Protocol,
+    /// The container's port.
+    pub container_port: u16,
+    /// The host address (`None`: every address).
+    pub host_ip: Option<Ipv4Addr>,
+    /// The host ports to pick from, inclusive; `(0, 0)`: an ephemeral port.
+    pub host_ports: (u16, u16),
+}
+
+/// The host's ephemeral port range (`net.ipv4.ip_local_port_range`), as dockerd uses it.
+fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut it = text.split_whitespace().filter_map(|v| v.parse::<u16>().ok());
+    match (it.next(), it.next()) {
+        (Some(a), Some(b)) if a <= b => (a, b),
+        _ => (49153, 65535),
+    }
+}
+
+/// Whether `ip:port/proto` can be bound now.
+fn port_free(protocol: crate::Protocol, ip: Option<Ipv4Addr>, port: u16) -> bool {
+    let addr = SocketAddr::new(IpAddr::V4(ip.unwrap_or(Ipv4Addr::UNSPECIFIED)), port);
+    match protocol {
+        crate::Protocol::Udp => std::net::UdpSocket::bind(addr).is_ok(),
+        _ => std::net::TcpListener::bind(addr).is_ok(),
+    }
+}
+
+/// Concrete host ports for `requests`, avoiding `taken` (ports of other endpoints) and ports in
+/// use on the host, with dockerd's messages when none is free.
+fn allocate_ports(requests: &[PortRequest], taken: &[crate::PortMapping]) -> SResult<Vec<crate::PortMapping>> {
+    let mut out: Vec<crate::PortMapping> = Vec::new();
+    for r in requests {
+        let (lo, hi) = if r.host_ports == (0, 0) { ephemeral_range() } else { r.host_ports };
+        let busy = |p: u16| {
+            taken.iter().chain(out.iter()).any(|m| {
+                m.protocol == r.protocol
+                    && m.host_port == p
+                    && (m.host_ip.is_none() || r.host_ip.is_none() || m.host_ip == r.host_ip)
+            })
+        };
+        let span = u32::from(hi - lo) + 1;
+        // Ephemeral ports start at a random offset, as the kernel's do.
+        let start = if r.host_ports == (0, 0) { (std::process::id() ^ now_nanos() as u32) % span } else { 0 };
+        let found = (0..span)
+            .map(|i| lo + ((start + i) % span) as u16)
+            .find(|p| !busy(*p) && port_free(r.protocol, r.host_ip, *p));
+        let Some(host_port) = found else {
+            let ip = r.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            let proto = format!("{:?}", r.protocol).to_lowercase();
+            let msg = if lo == hi {
+                format!("Bind for {ip}:{lo} failed: port is already allocated")
+            } else if r.host_ports == (0, 0) {
+                "no available ports in the ephemeral range".to_string()
+            } else {
+                format!("Bind for {ip}:{lo}-{hi}/{proto} failed: port is already allocated")
+            };
+            return Err(ServiceError::new(ErrorKind::Conflict, msg));
+        };
+        out.push(crate::PortMapping {
+            protocol: r.protocol,
+            host_ip: r.host_ip,
+            host_port,
+            container_port: r.container_port,
+        });
+    }
+    Ok(out)
 }
 
 /// What a container asks of one network (`NetworkingConfig.EndpointsConfig[name]`).
@@ -764,9 +839,19 @@ impl Networks {
     /// Once the container's init `pid` exists: its interfaces (veth pairs on the bridges,
     /// addresses, routes), its names in the embedded DNS and, on user-defined networks, its
     /// DNS server.
-    pub fn attach(&self, container_id: &str, pid: i32) -> SResult<()> {
+    pub fn attach(&self, container_id: &str, pid: i32, ports: &[PortRequest]) -> SResult<()> {
         let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let eps = self.container_endpoints(container_id)?;
+        let taken: Vec<crate::PortMapping> = self.db.read(|tx| {
+            let mut st = tx.prepare("SELECT record FROM endpoints WHERE container_id != ?1")?;
+            let rows = st.query_map(params![container_id], |r| r.get::<_, String>(0))?;
+            let mut all = Vec::new();
+            for r in rows {
+                let ep: Endpoint = serde_json::from_str(&r?).unwrap_or_default();
+                all.extend(ep.ports);
+            }
+            Ok::<_, ServiceError>(all)
+        })?;
         for (n, mut ep) in eps.clone() {
             let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
             let cfg = crate::EndpointConfig {
@@ -781,6 +866,19 @@ impl Networks {
             let att = attach_veth(&NetNs::Current, &bridge, &cfg, PortOptions::default())?;
             ep.host_ifname = Some(att.host_ifname);
             ep.mac = Some(att.mac);
+            // Ports are published on the first network's endpoint.
+            if ep.ifname == "eth0" && !ports.is_empty() && !n.internal {
+                ep.ports = allocate_ports(ports, &taken)?;
+                if let Some(nat) = &self.nat {
+                    nat.add_endpoint(&crate::EndpointRules {
+                        network_id: n.id[..12].to_string(),
+                        endpoint_id: ep.endpoint_id[..12].to_string(),
+                        bridge: bridge.clone(),
+                        address: addr.addr(),
+                        ports: ep.ports.clone(),
+                    })?;
+                }
+            }
             self.db.tx(|tx| {
                 tx.execute(
                     "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
@@ -864,6 +962,7 @@ impl Networks {
                 mac: Some(crate::mac_from_ipv4(ip)),
                 static_ip: req.ipv4,
                 host_ifname: None,
+                ports: Vec::new(),
             };
             put_network(tx, &net)?;
             tx.execute(
@@ -956,7 +1055,12 @@ impl Networks {
         }
         self.dns.remove_container(container_id);
         let Ok(eps) = self.container_endpoints(container_id) else { return };
-        for (_, ep) in &eps {
+        for (n, ep) in &eps {
+            if !ep.ports.is_empty() {
+                if let Some(nat) = &self.nat {
+                    let _ = nat.remove_endpoint(&n.id[..12], &ep.endpoint_id[..12]);
+                }
+            }
             if let Some(h) = &ep.host_ifname {
                 let _ = detach_veth(&NetNs::Current, h);
             }

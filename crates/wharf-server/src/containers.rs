@@ -53,8 +53,9 @@ pub struct Inspected {
     pub graph_driver: GraphDriver,
     /// `SizeRw` / `SizeRootFs` when `size=1` was asked.
     pub sizes: Option<(i64, i64)>,
-    /// `NetworkSettings.Networks` (network name → Docker's `EndpointSettings`), when the
-    /// container has endpoints.
+    /// `NetworkSettings` parts the daemon computes: `Networks` (network name → Docker's
+    /// `EndpointSettings`) and `Ports` (`"80/tcp"` → `[{HostIp, HostPort}]` or `null`), when
+    /// the container has endpoints.
     pub networks: Option<serde_json::Value>,
 }
 

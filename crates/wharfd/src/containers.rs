@@ -56,7 +56,7 @@ fn inspected(l: &Lifecycle, c: wharf_container::Container, size: bool) -> Inspec
     }
     let graph_driver = wharf_image::store::GraphDriver { name: cs.snapshots().driver().to_string(), data };
     let sizes = if size { cs.sizes(&c).ok() } else { None };
-    let networks = l.networking().and_then(|n| n.settings(&c)).filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+    let networks = l.networking().and_then(|n| n.settings(&c));
     Inspected { container: c, graph_driver, sizes, networks }
 }
 

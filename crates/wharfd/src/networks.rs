@@ -295,7 +295,21 @@ impl Networking for ContainerNetworking {
     }
 
     fn attach(&self, c: &Container, pid: i32) -> Result<(), ContainerError> {
-        self.0.attach(&c.id, pid).map_err(cerr)
+        let mut ports = Vec::new();
+        for p in wharf_container::networking::port_specs(c)? {
+            let protocol = match p.protocol.as_str() {
+                "udp" => wharf_network::Protocol::Udp,
+                "sctp" => wharf_network::Protocol::Sctp,
+                _ => wharf_network::Protocol::Tcp,
+            };
+            ports.push(wharf_network::service::PortRequest {
+                protocol,
+                container_port: p.container_port,
+                host_ip: p.host_ip,
+                host_ports: p.host_ports,
+            });
+        }
+        self.0.attach(&c.id, pid, &ports).map_err(cerr)
     }
 
     fn release(&self, c: &Container) {
@@ -335,6 +349,35 @@ impl Networking for ContainerNetworking {
                 }),
             );
         }
-        Some(Value::Object(networks))
+        // Ports: published ones with their bindings, exposed ones without (`null`).
+        let mut ports = serde_json::Map::new();
+        for key in c.config.exposed_ports.as_ref().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            let key = if key.contains('/') { key } else { format!("{key}/tcp") };
+            ports.insert(key, Value::Null);
+        }
+        for (_, ep) in &eps {
+            for m in &ep.ports {
+                let proto = match m.protocol {
+                    wharf_network::Protocol::Udp => "udp",
+                    wharf_network::Protocol::Sctp => "sctp",
+                    wharf_network::Protocol::Tcp => "tcp",
+                };
+                let key = format!("{}/{proto}", m.container_port);
+                let binding = json!({
+                    "HostIp": m.host_ip.map_or_else(|| "0.0.0.0".to_string(), |ip| ip.to_string()),
+                    "HostPort": m.host_port.to_string(),
+                });
+                match ports.get_mut(&key) {
+                    Some(Value::Array(list)) => list.push(binding),
+                    _ => {
+                        ports.insert(key, json!([binding]));
+                    }
+                }
+            }
+        }
+        if networks.is_empty() && ports.is_empty() {
+            return None;
+        }
+        Some(json!({"Networks": networks, "Ports": ports}))
     }
 }

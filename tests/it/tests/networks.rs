@@ -195,3 +195,47 @@ fn connect_disconnect_and_a_daemon_restart() {
     d.docker(&["network", "rm", "n1", "n2"]).ok();
     d.stop();
 }
+
+#[test]
+fn published_ports() {
+    let Some(mut d) = with_busybox() else { return };
+    // A host address (the daemon's bridge gateway, local to the host) reaches the container
+    // through the daemon's DNAT rules.
+    let gw = format!("{}.1", d.slot.subnet.trim_end_matches(".0/24"));
+    let (tcp, udp) = (20000 + (d.slot.index % 4000) as u16 * 2, 20001 + (d.slot.index % 4000) as u16 * 2);
+    let script = "while true; do echo tcp-answer | nc -l -p 80; done";
+    let pa = format!("{tcp}:80");
+    let pu = format!("{udp}:81/udp");
+    d.docker(&["run", "-d", "--name", "srv", "-p", &pa, "-p", &pu, "--expose", "90", "busybox", "sh", "-c", script])
+        .ok();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let fetch = std::process::Command::new("busybox").args(["nc", "-w", "3", &gw, &tcp.to_string()]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&fetch.stdout), "tcp-answer\n");
+    // (UDP is published the same way; Debian's busybox nc has no UDP mode to check it here.)
+    // Docker's views: inspect, ps, port.
+    let ports = d.docker(&["inspect", "--format", "{{json .NetworkSettings.Ports}}", "srv"]);
+    let v: serde_json::Value = serde_json::from_str(ports.ok().trim()).unwrap();
+    assert_eq!(v["80/tcp"][0]["HostPort"], tcp.to_string());
+    assert_eq!(v["81/udp"][0]["HostPort"], udp.to_string());
+    assert!(v["90/tcp"].is_null());
+    let ps = d.docker(&["ps", "--format", "{{.Ports}}"]);
+    assert!(ps.ok().contains(&format!("0.0.0.0:{tcp}->80/tcp")), "{}", ps.stdout);
+    let port = d.docker(&["port", "srv", "80"]);
+    assert_eq!(port.ok().lines().next(), Some(format!("0.0.0.0:{tcp}").as_str()));
+    // The same host port again: Docker's message, and nothing half-started.
+    let err = d.docker(&["run", "-d", "--name", "dup", "-p", &pa, "busybox", "sleep", "30"]);
+    assert!(
+        err.failed().contains(&format!("Bind for 0.0.0.0:{tcp} failed: port is already allocated")),
+        "{}",
+        err.stderr
+    );
+    assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "dup"]).ok().trim(), "created");
+    // -P: an ephemeral host port for each exposed port.
+    d.docker(&["run", "-d", "--name", "all", "-P", "--expose", "7000", "busybox", "sleep", "30"]).ok();
+    let p =
+        d.docker(&["inspect", "--format", "{{(index (index .NetworkSettings.Ports \"7000/tcp\") 0).HostPort}}", "all"]);
+    let p: u16 = p.ok().trim().parse().unwrap();
+    assert!(p >= 1024, "{p}");
+    d.docker(&["rm", "-f", "srv", "dup", "all"]).ok();
+    d.stop();
+}

@@ -167,6 +167,7 @@ struct SummaryNetworkSettings {
 
 /// A listed container at `now` (Unix nanoseconds).
 pub(crate) fn summary(i: Inspected, now: i64) -> Summary {
+    let ports = summary_ports(&i.networks);
     let networks = endpoint_map(&i.networks);
     let c = i.container;
     let (size_rw, size_root_fs) = sizes(i.sizes);
@@ -176,7 +177,7 @@ pub(crate) fn summary(i: Inspected, now: i64) -> Summary {
         image_id: c.image_id.clone(),
         command: command_line(&c.path, &c.args),
         created: c.created.div_euclid(NANOS_PER_SEC),
-        ports: Vec::new(),
+        ports,
         size_rw,
         size_root_fs,
         labels: c.config.labels.clone().unwrap_or_default(),
@@ -339,6 +340,7 @@ fn state_json(s: &State) -> StateJson {
 
 /// An inspected container on the wire.
 pub(crate) fn inspect(i: Inspected) -> Inspect {
+    let ports = port_map(&i.networks);
     let networks = endpoint_map(&i.networks);
     let Container { id, name, created, image_id, config, host_config, state, path, args, driver, log_path, .. } =
         i.container;
@@ -368,22 +370,56 @@ pub(crate) fn inspect(i: Inspected) -> Inspect {
         size_root_fs,
         mounts: Vec::new(),
         config: serde_json::to_value(&config).unwrap_or(Value::Null),
-        network_settings: network_settings(networks),
+        network_settings: network_settings(networks, ports),
     }
 }
 
 /// The endpoints of a container by network name.
 fn endpoint_map(v: &Option<Value>) -> BTreeMap<String, Value> {
     v.as_ref()
+        .and_then(|v| v.get("Networks"))
         .and_then(Value::as_object)
         .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
 }
 
+/// `NetworkSettings.Ports`.
+fn port_map(v: &Option<Value>) -> BTreeMap<String, Value> {
+    v.as_ref()
+        .and_then(|v| v.get("Ports"))
+        .and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// The `Ports` of a listed container: one entry per published binding, one without public
+/// port per exposed but unpublished port.
+fn summary_ports(v: &Option<Value>) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (key, bindings) in port_map(v) {
+        let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let private: i64 = port.parse().unwrap_or(0);
+        match bindings.as_array() {
+            Some(list) if !list.is_empty() => {
+                for b in list {
+                    let public: i64 =
+                        b.get("HostPort").and_then(Value::as_str).and_then(|p| p.parse().ok()).unwrap_or(0);
+                    let ip = b.get("HostIp").and_then(Value::as_str).unwrap_or("0.0.0.0");
+                    out.push(
+                        serde_json::json!({"IP": ip, "PrivatePort": private, "PublicPort": public, "Type": proto}),
+                    );
+                }
+            }
+            _ => out.push(serde_json::json!({"PrivatePort": private, "Type": proto})),
+        }
+    }
+    out
+}
+
 /// `NetworkSettings`: the endpoints, and the default bridge's in the legacy top-level fields,
 /// as dockerd fills them.
-fn network_settings(networks: BTreeMap<String, Value>) -> NetworkSettings {
-    let mut s = NetworkSettings::default();
+fn network_settings(networks: BTreeMap<String, Value>, ports: BTreeMap<String, Value>) -> NetworkSettings {
+    let mut s = NetworkSettings { ports, ..Default::default() };
     if let Some(b) = networks.get("bridge") {
         let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         s.endpoint_id = text("EndpointID");
