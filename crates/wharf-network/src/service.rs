@@ -627,8 +627,25 @@ impl Networks {
             ));
         }
         let driver = if driver.is_empty() { "bridge" } else { driver };
-        if driver != "bridge" {
+        if driver != "bridge" && driver != "macvlan" {
             return Err(ServiceError::new(ErrorKind::NotFound, format!("plugin \"{driver}\" not found")));
+        }
+        if driver == "macvlan" {
+            // Docker creates a dummy parent when none is given; this kernel has no dummy
+            // driver, so a parent is required.
+            let parent = options.get("parent").cloned().unwrap_or_default();
+            if parent.is_empty() {
+                return Err(ServiceError::new(
+                    ErrorKind::InvalidArgument,
+                    "a macvlan network needs a parent interface (-o parent=IFACE)",
+                ));
+            }
+            if !crate::link_exists(&NetNs::Current, &parent)? {
+                return Err(ServiceError::new(
+                    ErrorKind::InvalidArgument,
+                    format!("-o parent interface was not found on the host: {parent}"),
+                ));
+            }
         }
         if enable_ipv6 {
             return Err(ServiceError::new(ErrorKind::InvalidArgument, "IPv6 networks are not supported yet"));
@@ -662,8 +679,9 @@ impl Networks {
         };
         let ipam = NetworkIpam::new(subnet, ip_range, gateway)?;
         let id = random_id();
-        let bridge =
-            options.get("com.docker.network.bridge.name").cloned().unwrap_or_else(|| format!("br-{}", &id[..12]));
+        let bridge = (driver == "bridge").then(|| {
+            options.get("com.docker.network.bridge.name").cloned().unwrap_or_else(|| format!("br-{}", &id[..12]))
+        });
         let n = Network {
             id,
             name: name.to_string(),
@@ -681,7 +699,7 @@ impl Networks {
                 ip_range: ip_range.map(|r| r.to_string()).unwrap_or_default(),
             }],
             ipam: Some(ipam),
-            bridge: Some(bridge),
+            bridge,
         };
         self.realize(&n)?;
         if let Err(e) = self.db.tx(|tx| put_network(tx, &n)) {
@@ -773,7 +791,7 @@ impl Networks {
         let result = self.db.tx(|tx| {
             for (i, req) in requests.iter().enumerate() {
                 let n = self.resolve_in(tx, &req.network)?;
-                if n.driver != "bridge" {
+                if n.driver != "bridge" && n.driver != "macvlan" {
                     return Err(ServiceError::new(
                         ErrorKind::InvalidArgument,
                         format!("container cannot be connected to network {} with driver {}", n.name, n.driver),
@@ -786,7 +804,7 @@ impl Networks {
                     ));
                 }
                 let mut net = n.clone();
-                let ipam = net.ipam.as_mut().expect("bridge networks have IPAM");
+                let ipam = net.ipam.as_mut().expect("bridge and macvlan networks have IPAM");
                 let existing: Option<String> = tx
                     .query_row(
                         "SELECT record FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
@@ -853,6 +871,26 @@ impl Networks {
             Ok::<_, ServiceError>(all)
         })?;
         for (n, mut ep) in eps.clone() {
+            if n.driver == "macvlan" {
+                let (Some(parent), Some(addr)) = (n.options.get("parent").cloned(), ep.address) else { continue };
+                let cfg = crate::EndpointConfig {
+                    container: NetNs::Pid(pid as u32),
+                    ifname: ep.ifname.clone(),
+                    address: addr,
+                    mac: ep.mac,
+                    gateway: if ep.ifname == "eth0" && !n.internal { ep.gateway } else { None },
+                    mtu: self.cfg.mtu,
+                };
+                ep.mac = Some(crate::attach_macvlan(&NetNs::Current, &parent, &cfg)?);
+                self.db.tx(|tx| {
+                    tx.execute(
+                        "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
+                        params![n.id, container_id, json(&ep)],
+                    )?;
+                    Ok::<_, ServiceError>(())
+                })?;
+                continue;
+            }
             let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
             let cfg = crate::EndpointConfig {
                 container: NetNs::Pid(pid as u32),

@@ -205,7 +205,7 @@ fn connect(nets: &Networks, cs: &Containers, name: &str, req: &ConnectRequest) -
     };
     if running(&c) {
         nets.connect(&c.id, &c.name, &request, Some(c.state.pid as i32)).map_err(ApiError::from_err)?;
-    } else if n.driver != "bridge" {
+    } else if n.driver != "bridge" && n.driver != "macvlan" {
         return Err(ApiError::invalid(format!(
             "container cannot be connected to network {} with driver {}",
             n.name, n.driver
@@ -274,7 +274,7 @@ impl Networking for ContainerNetworking {
     fn validate(&self, networks: &[EndpointRequest]) -> Result<(), ContainerError> {
         for r in networks {
             let n = self.0.get(&r.network).map_err(cerr)?;
-            if n.driver != "bridge" {
+            if n.driver != "bridge" && n.driver != "macvlan" {
                 return Err(ContainerError::Invalid(format!(
                     "container cannot be connected to network {} with driver {}",
                     n.name, n.driver

@@ -239,3 +239,48 @@ fn published_ports() {
     d.docker(&["rm", "-f", "srv", "dup", "all"]).ok();
     d.stop();
 }
+
+#[test]
+fn macvlan_on_a_veth_parent() {
+    let Some(mut d) = with_busybox() else { return };
+    // The parent: one end of a veth pair whose other end lives in a test namespace standing in
+    // for the outside world (this kernel has no dummy driver).
+    let ns = format!("wharf-it-mv-{}", d.slot.index);
+    let (parent, peer) = (format!("wmv{}a", d.slot.index), format!("wmv{}b", d.slot.index));
+    let sh = |cmd: &str| std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap().success();
+    let _ = sh(&format!("ip netns del {ns} 2>/dev/null; ip link del {parent} 2>/dev/null"));
+    /// Removes the test namespace and link however the test ends.
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("sh").arg("-c").arg(&self.0).status();
+        }
+    }
+    let _cleanup = Cleanup(format!("ip netns del {ns} 2>/dev/null; ip link del {parent} 2>/dev/null"));
+    let sub = subnet(&d, 5);
+    let base = sub.trim_end_matches(".0/24").to_string();
+    assert!(sh(&format!(
+        "ip netns add {ns} && ip link add {parent} type veth peer name {peer} && ip link set {peer} netns {ns} && \
+         ip -n {ns} addr add {base}.200/24 dev {peer} && ip -n {ns} link set {peer} up && ip link set {parent} up"
+    )));
+    let err = d.docker(&["network", "create", "-d", "macvlan", "-o", "parent=nosuchif0", "mvbad"]);
+    assert!(err.failed().contains("parent interface was not found on the host: nosuchif0"), "{}", err.stderr);
+    d.docker(&["network", "create", "-d", "macvlan", "--subnet", &sub, "-o", &format!("parent={parent}"), "mv"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "mv",
+        "--ip",
+        &format!("{base}.10"),
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ip -4 -o addr show eth0; ping -c1 -W2 {base}.200 >/dev/null && echo reached"),
+    ]);
+    let out = out.ok();
+    assert!(out.contains(&format!("{base}.10/24")), "{out}");
+    assert!(out.contains("reached"), "{out}");
+    d.docker(&["network", "rm", "mv"]).ok();
+    d.stop();
+}
