@@ -481,14 +481,38 @@ impl Lifecycle {
         // Docker's /etc/hosts: loopback names, then the container's own address (127.0.1.1
         // when it has none, as with `--network none`).
         let own = plan.addresses.first().map_or_else(|| "127.0.1.1".to_string(), |a| a.to_string());
+        // `--add-host NAME:IP` lines come after the standard ones, as Docker writes them.
+        let extra: String = hc
+            .extra
+            .get("ExtraHosts")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str())
+                    .filter_map(|h| h.split_once(':').or_else(|| h.split_once('=')))
+                    .map(|(name, ip)| format!("{ip}\t{name}\n"))
+                    .collect()
+            })
+            .unwrap_or_default();
         write(
             &hosts,
             &format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{own}\t{}\n",
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{extra}{own}\t{}\n",
                 cfg.hostname
             ),
         )?;
-        write(&resolv, &if plan.embedded_dns { embedded_resolv_conf() } else { host_resolv_conf() })?;
+        let list = |k: &str| -> Vec<String> {
+            hc.extra
+                .get(k)
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        let base = if plan.embedded_dns { embedded_resolv_conf() } else { host_resolv_conf() };
+        write(
+            &resolv,
+            &custom_resolv_conf(&base, &list("Dns"), &list("DnsSearch"), &list("DnsOptions"), plan.embedded_dns),
+        )?;
         for (src, dst) in [(&resolv, "/etc/resolv.conf"), (&hostname, "/etc/hostname"), (&hosts, "/etc/hosts")] {
             mounts.push(MountSpec {
                 typ: MountType::Bind,
@@ -888,6 +912,52 @@ impl Lifecycle {
     }
 }
 
+/// `--dns`, `--dns-search`, `--dns-option` over a generated resolv.conf, as Docker applies
+/// them: given servers replace the listed ones (with the embedded DNS they become its
+/// upstreams and 127.0.0.11 stays — wharf forwards to the host's; noted), search and options
+/// replace theirs.
+fn custom_resolv_conf(base: &str, dns: &[String], search: &[String], options: &[String], embedded: bool) -> String {
+    if dns.is_empty() && search.is_empty() && options.is_empty() {
+        return base.to_string();
+    }
+    let mut out = String::new();
+    let mut servers: Vec<String> = Vec::new();
+    let mut searches: Vec<String> = Vec::new();
+    let mut opts: Vec<String> = Vec::new();
+    for line in base.lines() {
+        let t = line.trim();
+        if let Some(s) = t.strip_prefix("nameserver") {
+            servers.push(s.trim().to_string());
+        } else if let Some(s) = t.strip_prefix("search") {
+            searches.extend(s.split_whitespace().map(str::to_string));
+        } else if let Some(s) = t.strip_prefix("options") {
+            opts.extend(s.split_whitespace().map(str::to_string));
+        } else if !t.is_empty() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !dns.is_empty() && !embedded {
+        servers = dns.to_vec();
+    }
+    if !search.is_empty() {
+        searches = search.iter().filter(|s| s.as_str() != ".").cloned().collect();
+    }
+    if !options.is_empty() {
+        opts = options.to_vec();
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !searches.is_empty() {
+        out.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    if !opts.is_empty() {
+        out.push_str(&format!("options {}\n", opts.join(" ")));
+    }
+    out
+}
+
 /// resolv.conf for the embedded DNS, as Docker writes it on user-defined networks: 127.0.0.11,
 /// the host's search domains and options, and `ndots:0`.
 fn embedded_resolv_conf() -> String {
@@ -935,6 +1005,17 @@ fn host_resolv_conf() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_flags_override_the_generated_resolv_conf() {
+        let base = "nameserver 10.0.0.2\nsearch corp\noptions rotate\n";
+        assert_eq!(custom_resolv_conf(base, &[], &[], &[], false), base);
+        let out = custom_resolv_conf(base, &["1.1.1.1".into()], &["a.example".into()], &["ndots:2".into()], false);
+        assert_eq!(out, "nameserver 1.1.1.1\nsearch a.example\noptions ndots:2\n");
+        // With the embedded DNS, 127.0.0.11 stays.
+        let out = custom_resolv_conf("nameserver 127.0.0.11\noptions ndots:0\n", &["1.1.1.1".into()], &[], &[], true);
+        assert_eq!(out, "nameserver 127.0.0.11\noptions ndots:0\n");
+    }
 
     #[test]
     fn signals_parse_as_docker() {

@@ -221,6 +221,14 @@ pub struct PortRequest {
     pub host_ports: (u16, u16),
 }
 
+/// The bridge port options of a network's endpoints: isolated ports for
+/// `com.docker.network.bridge.enable_icc=false`; hairpin so a container reaches its own
+/// published ports.
+fn port_options(n: &Network) -> PortOptions {
+    let icc = n.options.get("com.docker.network.bridge.enable_icc").map(String::as_str) != Some("false");
+    PortOptions { hairpin: true, isolated: !icc }
+}
+
 /// The host's ephemeral port range (`net.ipv4.ip_local_port_range`), as dockerd uses it.
 fn ephemeral_range() -> (u16, u16) {
     let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
@@ -901,7 +909,7 @@ impl Networks {
                 gateway: if ep.ifname == "eth0" && !n.internal { ep.gateway } else { None },
                 mtu: self.cfg.mtu,
             };
-            let att = attach_veth(&NetNs::Current, &bridge, &cfg, PortOptions::default())?;
+            let att = attach_veth(&NetNs::Current, &bridge, &cfg, port_options(&n))?;
             ep.host_ifname = Some(att.host_ifname);
             ep.mac = Some(att.mac);
             // Ports are published on the first network's endpoint.
@@ -1020,7 +1028,7 @@ impl Networks {
             mtu: self.cfg.mtu,
         };
         let mut ep = ep;
-        match attach_veth(&NetNs::Current, &bridge, &cfg, PortOptions::default()) {
+        match attach_veth(&NetNs::Current, &bridge, &cfg, port_options(&n)) {
             Ok(att) => ep.host_ifname = Some(att.host_ifname),
             Err(e) => {
                 self.forget_endpoint(&n, container_id, &ep);

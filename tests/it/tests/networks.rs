@@ -284,3 +284,45 @@ fn macvlan_on_a_veth_parent() {
     d.docker(&["network", "rm", "mv"]).ok();
     d.stop();
 }
+
+#[test]
+fn hosts_and_resolv_conf_options() {
+    let Some(mut d) = with_busybox() else { return };
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "db.local:10.9.8.7",
+        "--dns",
+        "10.1.1.1",
+        "--dns-search",
+        "corp.example",
+        "--dns-option",
+        "ndots:3",
+        "--hostname",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hosts /etc/resolv.conf; hostname",
+    ]);
+    let out = out.ok();
+    assert!(out.contains("10.9.8.7\tdb.local\n"), "{out}");
+    assert!(out.contains("nameserver 10.1.1.1\n") && out.contains("search corp.example\n"), "{out}");
+    assert!(out.contains("options ndots:3\n") && out.trim_end().ends_with("box"), "{out}");
+    // The container's own address names its hostname in /etc/hosts.
+    let own = d.docker(&[
+        "run",
+        "--rm",
+        "--hostname",
+        "me",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -w me /etc/hosts | cut -f1; ip -4 -o addr show eth0",
+    ]);
+    let own = own.ok().to_string();
+    let ip = own.lines().next().unwrap_or_default().to_string();
+    assert!(own.contains(&format!("inet {ip}/")), "{own}");
+    d.stop();
+}
