@@ -88,11 +88,66 @@ impl<'f> PsFilter<'f> {
         if f.contains("is-task") && f.get("is-task").any(|v| v == "true") {
             return false;
         }
-        for key in ["volume", "network", "publish", "expose"] {
-            if f.contains(key) {
-                return false; // none of these exist on wharf containers yet
+        if f.contains("volume") {
+            return false; // volumes come with the volume service
+        }
+        if f.contains("network") {
+            let mode = c.host_config.network_mode.as_str();
+            let mut nets: Vec<&str> = vec![if mode.is_empty() || mode == "default" { "bridge" } else { mode }];
+            nets.extend(c.networking.keys().map(|k| if k == "default" { "bridge" } else { k.as_str() }));
+            if !f.get("network").any(|v| nets.contains(&v)) {
+                return false;
+            }
+        }
+        if f.contains("publish") || f.contains("expose") {
+            let (published, exposed) = ports_of(c);
+            if f.contains("publish") && !f.get("publish").any(|v| port_matches(v, &published)) {
+                return false;
+            }
+            if f.contains("expose") && !f.get("expose").any(|v| port_matches(v, &exposed)) {
+                return false;
             }
         }
         true
     }
+}
+
+/// The published (host) and exposed (container) ports of `c`, as `(port, proto)`.
+fn ports_of(c: &Container) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
+    let mut published = Vec::new();
+    let mut exposed = Vec::new();
+    let split = |k: &str| {
+        let (p, proto) = k.split_once('/').unwrap_or((k, "tcp"));
+        p.parse::<u16>().ok().map(|p| (p, proto.to_string()))
+    };
+    if let Some(b) = c.host_config.extra.get("PortBindings").and_then(|v| v.as_object()) {
+        for (k, list) in b {
+            let Some((port, proto)) = split(k) else { continue };
+            exposed.push((port, proto.clone()));
+            for h in list.as_array().into_iter().flatten() {
+                if let Some(hp) = h.get("HostPort").and_then(|v| v.as_str()).and_then(|v| v.parse::<u16>().ok()) {
+                    published.push((hp, proto.clone()));
+                }
+            }
+        }
+    }
+    for k in c.config.exposed_ports.as_ref().map(|p| p.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        if let Some(p) = split(&k) {
+            exposed.push(p);
+        }
+    }
+    (published, exposed)
+}
+
+/// Docker's `publish`/`expose` filter value: `80`, `80/udp`, `8000-8080/tcp`.
+fn port_matches(v: &str, ports: &[(u16, String)]) -> bool {
+    let (range, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+    let (lo, hi) = match range.split_once('-') {
+        Some((a, b)) => (a.parse::<u16>().unwrap_or(1), b.parse::<u16>().unwrap_or(0)),
+        None => {
+            let p = range.parse::<u16>().unwrap_or(0);
+            (p, p)
+        }
+    };
+    ports.iter().any(|(p, pr)| *p >= lo && *p <= hi && pr == proto)
 }

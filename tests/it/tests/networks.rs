@@ -230,6 +230,14 @@ fn published_ports() {
         err.stderr
     );
     assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "dup"]).ok().trim(), "created");
+    // ps filters over networks and ports.
+    let q = |f: &str| d.docker(&["ps", "-q", "--filter", f]).ok().lines().count();
+    assert_eq!(q(&format!("publish={tcp}")), 1);
+    assert_eq!(q("expose=80"), 1);
+    assert_eq!(q("expose=90"), 1);
+    assert_eq!(q("publish=1/udp"), 0);
+    assert_eq!(q("network=bridge"), 1);
+    assert_eq!(q("network=nosuch"), 0);
     // -P: an ephemeral host port for each exposed port.
     d.docker(&["run", "-d", "--name", "all", "-P", "--expose", "7000", "busybox", "sleep", "30"]).ok();
     let p =
