@@ -4,7 +4,7 @@
 //! `container inspect`, and the top-level `inspect` that looks for a container, then an
 //! image, a network, a volume or a plugin. Also the `wharf container` command tree
 //! (`stats`/`top` are in `stats.rs`, `cp` in `cp.rs`, `diff`/`export`/`commit` in
-//! `files.rs`, `update` in `update.rs`).
+//! `files.rs`, `update` in `update.rs`, `port` in `port.rs`).
 //!
 //! As with the docker CLI, commands on several containers run the requests in
 //! parallel, print the names that succeeded in the order given, and fail at the end
@@ -25,6 +25,7 @@ use crate::filters::{Filters, Query};
 use crate::format::{self, StatusError};
 use crate::image::{confirm, connect, prune_filters};
 use crate::logs::LogsArgs;
+use crate::port::PortArgs;
 use crate::ps::PsArgs;
 use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
 use crate::stats::{StatsArgs, TopArgs};
@@ -64,6 +65,9 @@ pub(crate) enum ContainerCommand {
     Ls(PsArgs),
     /// Pause all processes within one or more containers
     Pause(NamesArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "wharf container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
     /// Rename a container
@@ -112,6 +116,7 @@ pub(crate) async fn run(t: &Target, config: &ConfigFile, c: &ContainerCommand) -
         ContainerCommand::Logs(a) => crate::logs::logs(t, a).await,
         ContainerCommand::Ls(a) => crate::ps::ps(t, config, a).await,
         ContainerCommand::Pause(a) => simple(t, a, "pause").await,
+        ContainerCommand::Port(a) => crate::port::port(t, a).await,
         ContainerCommand::Prune(a) => prune(t, config, a).await,
         ContainerCommand::Rename(a) => rename(t, a).await,
         ContainerCommand::Restart(a) => stop(t, a, "restart").await,

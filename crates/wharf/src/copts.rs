@@ -447,10 +447,15 @@ fn parse_env(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-/// docker's `ValidateLabel`.
-fn parse_label(s: &str) -> Result<String, String> {
-    if s.split('=').next().unwrap_or("").is_empty() {
+/// docker's `ValidateLabel`: the name (before the first `=`, spaces trimmed) must be
+/// neither empty nor contain spaces or tabs; the value is kept as given.
+pub(crate) fn parse_label(s: &str) -> Result<String, String> {
+    let name = s.split('=').next().unwrap_or("").trim();
+    if name.is_empty() {
         return Err(format!("invalid label '{s}': empty name"));
+    }
+    if name.contains([' ', '\t']) {
+        return Err(format!("label '{name}' contains whitespaces"));
     }
     Ok(s.to_string())
 }
@@ -523,7 +528,7 @@ fn parse_dns_search(s: &str) -> Result<String, String> {
 }
 
 /// docker's `ValidateLink`: `name` or `name:alias`.
-fn parse_link(s: &str) -> Result<String, String> {
+pub(crate) fn parse_link(s: &str) -> Result<String, String> {
     let mut parts = s.split(':');
     let name = parts.next().unwrap_or("");
     let alias = parts.next();

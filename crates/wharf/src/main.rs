@@ -27,6 +27,8 @@ mod image;
 mod image_io;
 mod jsonmessage;
 mod logs;
+mod network;
+mod port;
 mod ps;
 mod run;
 mod stats;
@@ -51,6 +53,8 @@ use crate::format::StatusError;
 use crate::image::{HistoryArgs, ImageCommand, ImagesArgs, RmiArgs, TagArgs};
 use crate::image_io::{ImportArgs, LoadArgs, SaveArgs};
 use crate::logs::LogsArgs;
+use crate::network::NetworkCommand;
+use crate::port::PortArgs;
 use crate::ps::PsArgs;
 use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
 use crate::stats::{StatsArgs, TopArgs};
@@ -124,8 +128,14 @@ enum Command {
     Load(LoadArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
+    /// Manage networks
+    #[command(subcommand, arg_required_else_help = true)]
+    Network(NetworkCommand),
     /// Pause all processes within one or more containers
     Pause(NamesArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "wharf port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// List containers
     Ps(PsArgs),
     /// Rename a container
@@ -258,7 +268,9 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Inspect(a) => block_on(container::top_inspect(&target(), &a)),
         Command::Kill(a) => block_on(container::kill(&target(), &a)),
         Command::Logs(a) => block_on(logs::logs(&target(), &a)),
+        Command::Network(c) => block_on(network::run(&target(), &cx.config, &c)),
         Command::Pause(a) => block_on(container::simple(&target(), &a, "pause")),
+        Command::Port(a) => block_on(port::port(&target(), &a)),
         Command::Ps(a) => block_on(ps::ps(&target(), &cx.config, &a)),
         Command::Rename(a) => block_on(container::rename(&target(), &a)),
         Command::Restart(a) => block_on(container::stop(&target(), &a, "restart")),
@@ -519,6 +531,12 @@ mod tests {
             &["wharf", "container", "commit", "--pause", "x"],
             &["wharf", "update", "-m", "1g", "--memory-swap", "-1", "--pids-limit", "-1", "-c", "2", "x", "y"],
             &["wharf", "container", "update", "--restart", "always", "--cpus", "1.5", "x"],
+            &["wharf", "port", "x"],
+            &["wharf", "port", "x", "80/tcp"],
+            &["wharf", "container", "port", "x", "53"],
+            &["wharf", "network", "ls", "-q"],
+            &["wharf", "network", "create", "-d", "bridge", "--subnet", "10.9.0.0/16", "n"],
+            &["wharf", "network", "connect", "--alias", "a", "n", "x"],
         ] {
             ok(args);
         }
@@ -547,6 +565,10 @@ mod tests {
             &["wharf", "commit", "a", "b", "c"],
             &["wharf", "update", "-m", "1g"],
             &["wharf", "update", "--blkio-weight", "70000", "x"],
+            &["wharf", "port"],
+            &["wharf", "port", "a", "b", "c"],
+            &["wharf", "network", "create"],
+            &["wharf", "network", "bogus"],
         ] {
             assert!(Cli::try_parse_from(separated(bad)).is_err(), "{bad:?}");
         }

@@ -58,14 +58,20 @@ fn ps_header(labels: &[String]) -> Value {
         "Platform": "PLATFORM",
     });
     if !labels.is_empty() {
-        let mut m = Map::new();
-        for l in labels {
-            let last = l.rsplit('.').next().unwrap_or(l);
-            m.insert(l.clone(), json!(last.replace(['-', '_'], " ")));
-        }
-        h["Label"] = Value::Object(m);
+        h["Label"] = label_header(labels);
     }
     h
+}
+
+/// The titles of `.Label "NAME"` columns (docker's `SubHeaderContext.Label`): the last
+/// dot-separated part of each name, `-` and `_` as spaces.
+pub(crate) fn label_header(labels: &[String]) -> Value {
+    let mut m = Map::new();
+    for l in labels {
+        let last = l.rsplit('.').next().unwrap_or(l);
+        m.insert(l.clone(), json!(last.replace(['-', '_'], " ")));
+    }
+    Value::Object(m)
 }
 
 /// docker's `ContainerContext.Size`: "12B (virtual 187MB)", or the writable layer alone.

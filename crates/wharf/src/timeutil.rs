@@ -5,7 +5,8 @@
 //!
 //! Also Go's renderings of a Unix time in the local zone: `time.Time.String()`
 //! (`2026-11-26 06:13:56 +0100 CET`, with the zone abbreviation read from the TZif file
-//! Go would load: `$TZ`, else `/etc/localtime`) and `time.RFC3339`.
+//! Go would load: `$TZ`, else `/etc/localtime`) and `time.RFC3339`, and `String()` of
+//! the RFC 3339 times the API sends (network `Created`).
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 pub(crate) use wharf_types::parse_go_duration;
@@ -283,6 +284,34 @@ pub(crate) fn go_time_string(secs: i64) -> String {
     format!("{} {sign}{:02}{:02} {abbr}", t.format("%Y-%m-%d %H:%M:%S"), a / 3600, (a / 60) % 60)
 }
 
+/// Go's `time.Time.String()` of a time the docker client decoded from the daemon's JSON
+/// (RFC 3339 with optional fraction; network `Created`): `2006-01-02 15:04:05.999999999
+/// -0700 MST`. A `Z` time is in `UTC`; an offset that the local zone has at that instant
+/// takes the local zone's name (Go's `time.Parse` does so), any other offset is named by
+/// itself (`+0530`). A value that does not parse is Go's zero time.
+pub(crate) fn go_time_string_rfc3339(value: &str) -> String {
+    const ZERO: &str = "0001-01-01 00:00:00 +0000 UTC";
+    let Ok(t) = DateTime::parse_from_rfc3339(value) else { return ZERO.to_string() };
+    let off = t.offset().local_minus_utc();
+    let sign = if off < 0 { '-' } else { '+' };
+    let a = off.unsigned_abs();
+    let numeric = format!("{sign}{:02}{:02}", a / 3600, (a / 60) % 60);
+    let name = if value.ends_with(['Z', 'z']) {
+        "UTC".to_string()
+    } else {
+        static ZONE: std::sync::OnceLock<Option<Zone>> = std::sync::OnceLock::new();
+        let (local_off, abbr) = zone_at(ZONE.get_or_init(local_zone).as_ref(), t.timestamp());
+        if local_off == off {
+            abbr
+        } else {
+            numeric.clone()
+        }
+    };
+    let nanos = t.timestamp_subsec_nanos();
+    let frac = if nanos == 0 { String::new() } else { format!(".{nanos:09}").trim_end_matches('0').to_string() };
+    format!("{}{frac} {numeric} {name}", t.naive_local().format("%Y-%m-%d %H:%M:%S"))
+}
+
 /// Go's `time.Unix(secs, 0).Format(time.RFC3339)` in the local zone.
 pub(crate) fn format_rfc3339_local(secs: i64) -> String {
     let (t, off, _) = local_parts(secs);
@@ -360,6 +389,16 @@ mod tests {
         assert_eq!(footer_zones("<-03>3"), vec![(-10800, "-03".into())]);
         assert_eq!(footer_zones("IST-5:30"), vec![(19800, "IST".into())]);
         assert_eq!(footer_zones("EST5EDT,M3.2.0,M11.1.0"), vec![(-18000, "EST".into()), (-14400, "EDT".into())]);
+    }
+
+    #[test]
+    fn go_time_strings_of_api_times() {
+        assert_eq!(go_time_string_rfc3339("2025-01-02T03:04:05.123456789Z"), "2025-01-02 03:04:05.123456789 +0000 UTC");
+        assert_eq!(go_time_string_rfc3339("2025-06-02T13:04:05.5Z"), "2025-06-02 13:04:05.5 +0000 UTC");
+        assert_eq!(go_time_string_rfc3339("0001-01-01T00:00:00Z"), "0001-01-01 00:00:00 +0000 UTC");
+        assert_eq!(go_time_string_rfc3339(""), "0001-01-01 00:00:00 +0000 UTC");
+        // An offset no local zone has is named by itself.
+        assert_eq!(go_time_string_rfc3339("2025-01-02T03:04:05+05:17"), "2025-01-02 03:04:05 +0517 +0517");
     }
 
     #[test]
