@@ -409,6 +409,7 @@ impl Lifecycle {
             hc.memory_swap = hc.memory * 2;
         }
         let warnings = crate::update::check_resources(hc, &self.settings.resources, false)?;
+        crate::networking::record_primary(&req.host_config, &mut req.networking);
         if let Some(net) = self.networking() {
             let probe = Container {
                 host_config: req.host_config.clone(),

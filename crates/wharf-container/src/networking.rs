@@ -46,6 +46,21 @@ pub trait Networking: Send + Sync {
     fn settings(&self, c: &Container) -> Option<Value>;
 }
 
+/// At create: the `NetworkMode` network joins `EndpointsConfig` (as Docker records it in
+/// `NetworkSettings.Networks`), unless the mode is `host`, `none` or `container:…`.
+pub fn record_primary(host_config: &crate::model::HostConfig, networking: &mut serde_json::Map<String, Value>) {
+    let primary = match host_config.network_mode.as_str() {
+        "" | "default" => "bridge",
+        "host" | "none" => return,
+        m if m.starts_with("container:") => return,
+        m => m,
+    };
+    let present = networking.keys().any(|k| k == primary || (k == "default" && primary == "bridge"));
+    if !present {
+        networking.insert(primary.to_string(), Value::Object(Default::default()));
+    }
+}
+
 /// A port to publish, from `HostConfig.PortBindings` or `-P` with `ExposedPorts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSpec {
@@ -119,9 +134,9 @@ pub fn port_specs(c: &Container) -> Result<Vec<PortSpec>, crate::ContainerError>
     Ok(out)
 }
 
-/// The networks a container asks for: its `NetworkMode` (the default `bridge` when empty or
-/// `default`) first, then the other entries of its `EndpointsConfig`; `None` for `host`,
-/// `none` and `container:…` (no endpoints of their own).
+/// The networks a container is on: the entries of its `EndpointsConfig` (`default` is
+/// `bridge`), its `NetworkMode` network first; `None` for `host`, `none` and `container:…`
+/// (no endpoints of their own). Empty once it was disconnected from everything.
 pub fn endpoint_requests(c: &Container) -> Option<Vec<EndpointRequest>> {
     let mode = c.host_config.network_mode.as_str();
     let primary = match mode {
@@ -146,7 +161,12 @@ pub fn endpoint_requests(c: &Container) -> Option<Vec<EndpointRequest>> {
     // `default` is `bridge` on Linux, in EndpointsConfig too (the docker CLI sends it).
     let canonical = |n: &str| if n == "default" { "bridge".to_string() } else { n.to_string() };
     let settings_of = |name: &str| c.networking.iter().find(|(k, _)| canonical(k) == name).map(|(_, v)| v);
-    let mut out = vec![request(primary, settings_of(primary))];
+    // `EndpointsConfig` is the container's set of networks (the create puts the `NetworkMode`
+    // one in; `network disconnect` takes networks out): the primary first when it is there.
+    let mut out = Vec::new();
+    if let Some(s) = settings_of(primary) {
+        out.push(request(primary, Some(s)));
+    }
     for (name, settings) in &c.networking {
         let name = canonical(name);
         if name != primary && !out.iter().any(|r| r.network == name) {
@@ -192,6 +212,8 @@ mod tests {
     #[test]
     fn requests_follow_network_mode_then_endpoints_config() {
         let mut c = Container::default();
+        assert!(endpoint_requests(&c).unwrap().is_empty(), "no networks left");
+        c.networking = json!({"bridge": {}}).as_object().unwrap().clone();
         assert_eq!(endpoint_requests(&c).unwrap()[0].network, "bridge");
         c.host_config.network_mode = "host".into();
         assert!(endpoint_requests(&c).is_none());

@@ -187,8 +187,8 @@ fn connect(nets: &Networks, cs: &Containers, name: &str, req: &ConnectRequest) -
     if matches!(mode, "host" | "none") || mode.starts_with("container:") {
         return Err(ApiError::new(ErrorKind::Forbidden, "container sharing network namespace with another container or host cannot be connected to any other network"));
     }
-    let primary = if mode.is_empty() || mode == "default" { "bridge" } else { mode };
-    if primary == n.name || c.networking.contains_key(&n.name) {
+    let on = c.networking.keys().any(|k| *k == n.name || (k == "default" && n.name == "bridge"));
+    if on {
         return Err(ApiError::new(
             ErrorKind::Forbidden,
             format!("endpoint with name {} already exists in network {}", c.name, n.name),
@@ -220,15 +220,11 @@ fn connect(nets: &Networks, cs: &Containers, name: &str, req: &ConnectRequest) -
     Ok(())
 }
 
-/// `docker network disconnect`: undone at once when it runs, and forgotten for later starts
-/// (disconnecting the network of `NetworkMode` moves that to the next one, or `none`).
+/// `docker network disconnect`: undone at once when it runs, and forgotten for later starts.
 fn disconnect(nets: &Networks, cs: &Containers, name: &str, req: &DisconnectRequest) -> Result<(), ApiError> {
     let c = cs.get(&req.container).map_err(ApiError::from_err)?;
     let n = nets.get(name).map_err(ApiError::from_err)?;
-    let mode = c.host_config.network_mode.clone();
-    let primary = if mode.is_empty() || mode == "default" { "bridge".to_string() } else { mode };
-    let listed =
-        primary == n.name || c.networking.keys().any(|k| *k == n.name || (k == "default" && n.name == "bridge"));
+    let listed = c.networking.keys().any(|k| *k == n.name || (k == "default" && n.name == "bridge"));
     if running(&c) {
         if let Err(e) = nets.disconnect(&c.id, &n.name) {
             if !req.force {
@@ -242,11 +238,8 @@ fn disconnect(nets: &Networks, cs: &Containers, name: &str, req: &DisconnectRequ
         ));
     }
     let gone = n.name.clone();
-    cs.update_networking(&c.id, move |hc, eps| {
+    cs.update_networking(&c.id, move |_, eps| {
         eps.retain(|k, _| *k != gone && !(k == "default" && gone == "bridge"));
-        if primary == gone {
-            hc.network_mode = eps.keys().next().cloned().unwrap_or_else(|| "none".into());
-        }
         Ok(())
     })
     .map_err(ApiError::from_err)?;

@@ -334,3 +334,26 @@ fn hosts_and_resolv_conf_options() {
     assert!(own.contains(&format!("inet {ip}/")), "{own}");
     d.stop();
 }
+
+#[test]
+fn wharf_network_commands_match_docker() {
+    let Some(mut d) = with_busybox() else { return };
+    let s = subnet(&d, 6);
+    let id = d.wharf(&["network", "create", "--subnet", &s, "--label", "k=v", "wn"]).ok().trim().to_string();
+    assert_eq!(id.len(), 64);
+    let (w, k) = d.both(&["network", "ls"]);
+    assert_eq!(w.ok(), k.ok());
+    let (w, k) = d.both(&["network", "inspect", "wn"]);
+    assert_eq!(w.ok(), k.ok());
+    d.wharf(&["run", "-d", "--name", "wc", "--network", "wn", "-p", "0:80", "busybox", "sleep", "60"]).ok();
+    let (w, k) = d.both(&["port", "wc"]);
+    assert_eq!(w.ok(), k.ok());
+    assert!(w.stdout.starts_with("80/tcp -> 0.0.0.0:"), "{}", w.stdout);
+    d.wharf(&["network", "disconnect", "wn", "wc"]).ok();
+    d.wharf(&["network", "connect", "wn", "wc"]).ok();
+    let err = d.wharf(&["network", "rm", "wn"]);
+    assert!(err.failed().contains("has active endpoints"), "{}", err.stderr);
+    d.wharf(&["rm", "-f", "wc"]).ok();
+    d.wharf(&["network", "rm", "wn"]).ok();
+    d.stop();
+}
