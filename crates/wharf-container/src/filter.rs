@@ -112,8 +112,11 @@ impl<'f> PsFilter<'f> {
     }
 }
 
-/// The published (host) and exposed (container) ports of `c`, as `(port, proto)`.
-fn ports_of(c: &Container) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
+/// A port and its protocol.
+type PortProto = (u16, String);
+
+/// The published (host) and exposed (container) ports of `c`.
+fn ports_of(c: &Container) -> (Vec<PortProto>, Vec<PortProto>) {
     let mut published = Vec::new();
     let mut exposed = Vec::new();
     let split = |k: &str| {
@@ -140,7 +143,7 @@ fn ports_of(c: &Container) -> (Vec<(u16, String)>, Vec<(u16, String)>) {
 }
 
 /// Docker's `publish`/`expose` filter value: `80`, `80/udp`, `8000-8080/tcp`.
-fn port_matches(v: &str, ports: &[(u16, String)]) -> bool {
+fn port_matches(v: &str, ports: &[PortProto]) -> bool {
     let (range, proto) = v.split_once('/').unwrap_or((v, "tcp"));
     let (lo, hi) = match range.split_once('-') {
         Some((a, b)) => (a.parse::<u16>().unwrap_or(1), b.parse::<u16>().unwrap_or(0)),
