@@ -13,7 +13,7 @@ if [ "${#missing[@]}" -gt 0 ]; then apt-get update -qq && apt-get install -y -qq
 command -v cargo >/dev/null || { echo "quickstart: a Rust toolchain (cargo) is needed: https://rustup.rs" >&2; exit 1; }
 
 cargo build --release --bins
-install -m 0755 target/release/wharfd target/release/wharf target/release/wharf-shim /usr/local/bin/
+install -m 0755 target/release/wharfd target/release/wharf target/release/wharf-shim target/release/wharf-proxy /usr/local/bin/
 
 SOCK=/run/wharf/wharf.sock
 if ! wharf -H "unix://$SOCK" version >/dev/null 2>&1; then

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wharf-runtime", 1),
     ("wharf-logs", 1),
     ("wharf-shim", 1),
+    ("wharf-proxy", 1),
     ("wharf-image", 2),
     ("wharf-registry", 2),
     ("wharf-container", 2),

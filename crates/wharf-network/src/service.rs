@@ -129,6 +129,9 @@ pub struct ServiceConfig {
     pub mtu: Option<u32>,
     /// Forwarders for the embedded DNS (the host's resolvers).
     pub upstream_dns: Vec<SocketAddr>,
+    /// The `wharf-proxy` binary that serves published ports to the host's loopback (`None`:
+    /// DNAT only).
+    pub proxy: Option<std::path::PathBuf>,
 }
 
 /// One IPAM pool as configured (`IPAM.Config[]`).
@@ -206,6 +209,8 @@ pub struct Endpoint {
     pub host_ifname: Option<String>,
     /// Published ports (concrete host ports), on the container's first network.
     pub ports: Vec<crate::PortMapping>,
+    /// The userland proxies of those ports (process IDs; they outlive the daemon).
+    pub proxies: Vec<u32>,
 }
 
 /// A port the container asks to publish (`-p [ip:][hostPort[-end]:]port[/proto]`, or `-P`).
@@ -219,6 +224,20 @@ pub struct PortRequest {
     pub host_ip: Option<Ipv4Addr>,
     /// The host ports to pick from, inclusive; `(0, 0)`: an ephemeral port.
     pub host_ports: (u16, u16),
+}
+
+/// Stops the userland proxies `pids` (each checked to still be a `wharf-proxy`: a pid may
+/// have been reused since).
+fn stop_proxies(pids: &[u32]) {
+    for pid in pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        if argv0.ends_with(b"wharf-proxy") {
+            if let Some(p) = rustix::process::Pid::from_raw(*pid as i32) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::TERM);
+            }
+        }
+    }
 }
 
 /// The bridge port options of a network's endpoints: isolated ports for
@@ -915,6 +934,25 @@ impl Networks {
             // Ports are published on the first network's endpoint.
             if ep.ifname == "eth0" && !ports.is_empty() && !n.internal {
                 ep.ports = allocate_ports(ports, &taken)?;
+                // Record first: a failure below still lets `release` find what was made.
+                let record = ep.clone();
+                self.db.tx(|tx| {
+                    tx.execute(
+                        "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
+                        params![n.id, container_id, json(&record)],
+                    )?;
+                    Ok::<_, ServiceError>(())
+                })?;
+                for m in ep.ports.clone() {
+                    match self.start_proxy(&m, addr.addr()) {
+                        Ok(Some(pid)) => ep.proxies.push(pid),
+                        Ok(None) => {}
+                        Err(e) => {
+                            stop_proxies(&ep.proxies);
+                            return Err(e);
+                        }
+                    }
+                }
                 if let Some(nat) = &self.nat {
                     nat.add_endpoint(&crate::EndpointRules {
                         network_id: n.id[..12].to_string(),
@@ -968,6 +1006,32 @@ impl Networks {
         Ok(())
     }
 
+    /// Starts the userland proxy of `m` towards `container_ip` (TCP and UDP; SCTP has DNAT
+    /// only, as with Docker); its pid.
+    fn start_proxy(&self, m: &crate::PortMapping, container_ip: Ipv4Addr) -> SResult<Option<u32>> {
+        let Some(program) = &self.cfg.proxy else { return Ok(None) };
+        let proto = match m.protocol {
+            crate::Protocol::Tcp => wharf_proxy::Proto::Tcp,
+            crate::Protocol::Udp => wharf_proxy::Proto::Udp,
+            crate::Protocol::Sctp => return Ok(None),
+        };
+        let spec = wharf_proxy::ProxySpec {
+            proto,
+            host_ip: IpAddr::V4(m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            host_port: m.host_port,
+            container_ip: IpAddr::V4(container_ip),
+            container_port: m.container_port,
+        };
+        let mut child = wharf_proxy::spawn(program, &wharf_proxy::Args::new(spec), wharf_proxy::READY_TIMEOUT)
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
+        let pid = child.id();
+        // Reaped by a thread of ours while we live; it belongs to init once we are gone.
+        let _ = std::thread::Builder::new().name("proxy-reaper".into()).spawn(move || {
+            let _ = child.wait();
+        });
+        Ok(Some(pid))
+    }
+
     /// `docker network connect`: records the endpoint (the next `ethN`, no default route) and,
     /// with `pid` (the container runs), creates its interface and DNS entries at once.
     pub fn connect(
@@ -1009,6 +1073,7 @@ impl Networks {
                 static_ip: req.ipv4,
                 host_ifname: None,
                 ports: Vec::new(),
+                proxies: Vec::new(),
             };
             put_network(tx, &net)?;
             tx.execute(
@@ -1102,6 +1167,7 @@ impl Networks {
         self.dns.remove_container(container_id);
         let Ok(eps) = self.container_endpoints(container_id) else { return };
         for (n, ep) in &eps {
+            stop_proxies(&ep.proxies);
             if !ep.ports.is_empty() {
                 if let Some(nat) = &self.nat {
                     let _ = nat.remove_endpoint(&n.id[..12], &ep.endpoint_id[..12]);

@@ -252,7 +252,17 @@ fn network_config(cfg: &DaemonConfig) -> wharf_network::service::ServiceConfig {
         iptables: cfg.iptables,
         mtu: cfg.mtu,
         upstream_dns,
+        proxy: find_proxy(),
     }
+}
+
+/// The `wharf-proxy` binary: `$WHARF_PROXY`, else beside `wharfd`, else on `PATH`.
+fn find_proxy() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("WHARF_PROXY") {
+        return Some(PathBuf::from(p));
+    }
+    let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-proxy")));
+    beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-proxy"))
 }
 
 /// What the host's cgroups can enforce, for moby's resource checks.

@@ -211,6 +211,20 @@ fn published_ports() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     let fetch = std::process::Command::new("busybox").args(["nc", "-w", "3", &gw, &tcp.to_string()]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&fetch.stdout), "tcp-answer\n");
+    // The host's loopback goes through the userland proxy (DNAT does not see it).
+    // (The one-shot `nc -l` in the container needs a moment to listen again.)
+    let fetch = |host: &str| {
+        for _ in 0..30 {
+            let out =
+                std::process::Command::new("busybox").args(["nc", "-w", "3", host, &tcp.to_string()]).output().unwrap();
+            if !out.stdout.is_empty() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        String::new()
+    };
+    assert_eq!(fetch("127.0.0.1"), "tcp-answer\n");
     // (UDP is published the same way; Debian's busybox nc has no UDP mode to check it here.)
     // Docker's views: inspect, ps, port.
     let ports = d.docker(&["inspect", "--format", "{{json .NetworkSettings.Ports}}", "srv"]);
@@ -245,6 +259,8 @@ fn published_ports() {
     let p: u16 = p.ok().trim().parse().unwrap();
     assert!(p >= 1024, "{p}");
     d.docker(&["rm", "-f", "srv", "dup", "all"]).ok();
+    let proxies = wharf_it::processes_mentioning(&format!("-host-port\u{0}{tcp}\u{0}"));
+    assert!(proxies.is_empty(), "proxies left: {proxies:?}");
     d.stop();
 }
 
