@@ -24,10 +24,10 @@ use crate::procs;
 use crate::scenario::{Better, Samples, Scenario};
 
 /// The host's static busybox, the image's only binary.
-const BUSYBOX: &str = "/bin/busybox";
+pub(crate) const BUSYBOX: &str = "/bin/busybox";
 
 /// What the container commands name; imported under [`tag`].
-const IMAGE: &str = "busybox";
+pub(crate) const IMAGE: &str = "busybox";
 
 /// The tag the image is imported as: podman names a bare `busybox:latest` `localhost/…`, so it
 /// gets the name a pulled busybox would have (as the anchors imported it).
@@ -125,8 +125,21 @@ fn build_rootfs(to: &Path) -> Result<PathBuf, String> {
 }
 
 /// Starts the daemon if needed; at round 0 imports busybox (if absent) and does `CTR_WARMUP`
-/// untimed `run --rm … true`.
+/// untimed `run --rm --network none busybox true`.
 fn prepare(eng: &mut dyn Engine, k: &Knobs, round: usize) -> Result<(), String> {
+    prepare_image(eng, k, round)?;
+    if round > 0 {
+        return Ok(());
+    }
+    let cli = Cli::new(eng, k);
+    for _ in 0..k.ctr_warmup {
+        cli.must(&["run", "--rm", "--network", "none", IMAGE, "true"])?;
+    }
+    Ok(())
+}
+
+/// Starts the daemon if needed; at round 0 imports busybox (if absent).
+pub(crate) fn prepare_image(eng: &mut dyn Engine, k: &Knobs, round: usize) -> Result<(), String> {
     ensure_up(eng, k)?;
     if round > 0 {
         return Ok(());
@@ -144,14 +157,11 @@ fn prepare(eng: &mut dyn Engine, k: &Knobs, round: usize) -> Result<(), String> 
             return Err(format!("import exited 0 but {} is not there", tag(eng)));
         }
     }
-    for _ in 0..k.ctr_warmup {
-        cli.must(&["run", "--rm", "--network", "none", IMAGE, "true"])?;
-    }
     Ok(())
 }
 
 /// IDs of the engine's containers (`ps -q`, with `-a`: stopped ones too).
-fn ps(cli: &Cli, all: bool) -> Result<Vec<String>, String> {
+pub(crate) fn ps(cli: &Cli, all: bool) -> Result<Vec<String>, String> {
     let args: &[&str] = if all { &["ps", "-a", "-q", "--no-trunc"] } else { &["ps", "-q", "--no-trunc"] };
     let (_, ok, out) = cli.run(args)?;
     if !ok {
@@ -166,7 +176,7 @@ fn is_id(s: &str) -> bool {
 
 /// `rm -f` of `ids` (podman with `-t 0`: its `rm -f` otherwise waits 10 s for `sleep`, PID 1 of
 /// its container, to ignore SIGTERM; docker's and wharf's `rm -f` send SIGKILL at once).
-fn rm_args<'a>(eng: &dyn Engine, ids: &'a [String]) -> Vec<&'a str> {
+pub(crate) fn rm_args<'a>(eng: &dyn Engine, ids: &'a [String]) -> Vec<&'a str> {
     let mut args = vec!["rm", "-f"];
     if eng.name() == "podman" {
         args.extend(["-t", "0"]);

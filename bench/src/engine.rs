@@ -8,8 +8,8 @@
 //!   "warm" start, the incumbents' anchor); the `start` scenario also times the cold stack.
 //!   dockerd runs with `--bridge=none --iptables=false --ip-masq=false --ip-forward=false`
 //!   and an empty `--config-file`: it touches no networking, not even in our namespace
-//!   (`DOCKER_BRIDGE=1`: its default `docker0` bridge and iptables rules, inside our namespace,
-//!   as the anchors ran it).
+//!   (`DOCKER_BRIDGE=1`, and always in the networking scenarios: its default `docker0` bridge,
+//!   at [`DOCKER_BIP`], and iptables rules, inside our namespace, as the anchors ran it).
 //! * `podman`: `podman system service --time=0` with private `--root`, `--runroot`,
 //!   `--tmpdir`, network config dir, `containers.conf` and `storage.conf`.
 //!
@@ -63,7 +63,18 @@ pub trait Engine {
     }
     /// Stops helper daemons.
     fn stop_helpers(&mut self) {}
+    /// Whether the next starts must give containers working networking (the harness calls it
+    /// before each scenario, with [`crate::scenario::Scenario::networking`]). Only dockerd
+    /// changes: it then runs with its default bridge (`--bip` [`DOCKER_BIP`]), iptables rules
+    /// and userland proxy instead of `--bridge=none --iptables=false …`. wharfd always runs
+    /// with its defaults (bridge `wharf0`, 172.17.0.1/16, nftables), podman's CLI always
+    /// creates its netavark bridge on demand. A running daemon in the other mode is stopped.
+    fn set_networking(&mut self, _on: bool) {}
 }
+
+/// docker0's address when dockerd has its bridge: not 172.17.0.1/16, which wharfd's `wharf0`
+/// takes in the same namespace (podman's `podman0` is 10.88.0.1/16).
+pub const DOCKER_BIP: &str = "172.18.0.1/16";
 
 /// Builds the engine called `name` (one of [`KNOWN`]) under `work`.
 pub fn make(name: &str, work: &Path, k: &Knobs) -> Box<dyn Engine> {
@@ -286,6 +297,8 @@ struct Docker {
     dir: PathBuf,
     d: Daemon,
     c: Daemon,
+    /// Networking scenario: bridge, iptables and userland proxy on (see [`Engine::set_networking`]).
+    net: bool,
 }
 
 impl Docker {
@@ -298,6 +311,7 @@ impl Docker {
             d: Daemon::new("dockerd", dir.join("dockerd.log")),
             c: Daemon::new("containerd", dir.join("containerd.log")),
             dir,
+            net: false,
         }
     }
     fn ctrd_sock(&self) -> PathBuf {
@@ -338,9 +352,13 @@ impl Engine for Docker {
             "dockerd --containerd=<private containerd{}> {}; warm start = containerd already running",
             if self.k.containerd_cri { ", CRI plugin on as Debian ships it" } else { ", CRI plugin off" },
             if self.k.docker_bridge {
-                "with its default bridge docker0 + iptables (inside the private netns)".to_string()
+                format!("with its default bridge docker0 (--bip {DOCKER_BIP}) + iptables (inside the private netns)")
             } else {
-                NO_NET.join(" ")
+                format!(
+                    "{} (networking scenarios: default bridge docker0 --bip {DOCKER_BIP} + iptables + userland proxy, \
+                     inside the private netns)",
+                    NO_NET.join(" ")
+                )
             }
         )
     }
@@ -379,7 +397,9 @@ impl Engine for Docker {
         let mut cmd = Command::new(self.dockerd.as_ref().ok_or("dockerd missing")?);
         dockerd_style_args(&mut cmd, &sock, &self.dir, "dockerd.pid");
         cmd.arg("--containerd").arg(self.ctrd_sock());
-        if !self.k.docker_bridge {
+        if self.k.docker_bridge || self.net {
+            cmd.arg(format!("--bip={DOCKER_BIP}"));
+        } else {
             cmd.args(NO_NET);
         }
         self.d.launch(&mut cmd, Ready::Ping(&sock), Some(t0), &self.k)
@@ -406,6 +426,14 @@ impl Engine for Docker {
         if let Err(e) = self.c.stop(&self.k) {
             eprintln!("wharf-bench: {e}");
         }
+    }
+    fn set_networking(&mut self, on: bool) {
+        if on != self.net && !self.k.docker_bridge && self.d.running().is_some() {
+            if let Err(e) = self.d.stop(&self.k) {
+                eprintln!("wharf-bench: {e}");
+            }
+        }
+        self.net = on;
     }
 }
 

@@ -65,6 +65,17 @@ pub struct Knobs {
     pub nctr: usize,
     /// Seconds between the last `run -d` and the memory reading in `run-50` (`CTR_SETTLE`, 3).
     pub ctr_settle_s: f64,
+    /// MiB read per timed connection in `port-tcp` (`PORT_MIB`, 512).
+    pub port_mib: u64,
+    /// Timed connections per address, engine and round in `port-tcp` (`PORT_READS`, 3).
+    pub port_reads: usize,
+    /// First host port `port-tcp` tries to publish (`PORT_BASE`, 20000); each container gets
+    /// the next port that nothing in the namespace has bound.
+    pub port_base: u16,
+    /// The server in `port-tcp`'s container (`PORT_SERVER`): `dd` (busybox `nc -l -p 80 -e dd
+    /// if=/dev/zero bs=1M`, default) or `nc` (`nc -l -p 80 < /dev/zero`: 1 KiB writes, the
+    /// server becomes the bottleneck).
+    pub port_server: String,
     pub wharfd_bin: Option<PathBuf>,
     pub dockerd_bin: String,
     pub containerd_bin: String,
@@ -136,13 +147,30 @@ impl Knobs {
             ctr_warmup: num("CTR_WARMUP", 3)?,
             nctr: num("NCTR", 50)?,
             ctr_settle_s: num("CTR_SETTLE", 3.0)?,
+            port_mib: num("PORT_MIB", 512)?,
+            port_reads: num("PORT_READS", 3)?,
+            port_base: num("PORT_BASE", 20000)?,
+            port_server: var("PORT_SERVER").unwrap_or_else(|| "dd".into()),
             wharfd_bin: var("WHARFD_BIN").map(PathBuf::from),
             dockerd_bin: var("DOCKERD_BIN").unwrap_or_else(|| "dockerd".into()),
             containerd_bin: var("CONTAINERD_BIN").unwrap_or_else(|| "containerd".into()),
             podman_bin: var("PODMAN_BIN").unwrap_or_else(|| "podman".into()),
         };
-        if k.reps == 0 || k.api_rounds == 0 || k.napi == 0 || k.ctr_runs == 0 || k.nctr == 0 {
-            return Err("REPS, API_ROUNDS, NAPI, CTR_RUNS and NCTR must be at least 1".into());
+        if k.reps == 0
+            || k.api_rounds == 0
+            || k.napi == 0
+            || k.ctr_runs == 0
+            || k.nctr == 0
+            || k.port_mib == 0
+            || k.port_reads == 0
+            || k.port_base == 0
+        {
+            return Err(
+                "REPS, API_ROUNDS, NAPI, CTR_RUNS, NCTR, PORT_MIB, PORT_READS and PORT_BASE must be at least 1".into(),
+            );
+        }
+        if !["dd", "nc"].contains(&k.port_server.as_str()) {
+            return Err(format!("PORT_SERVER={:?}: use dd or nc", k.port_server));
         }
         if !["auto", "1", "0"].contains(&k.detach_cgroup2.as_str()) {
             return Err(format!("DETACH_CGROUP2={:?}: use auto, 1 or 0", k.detach_cgroup2));
@@ -160,6 +188,8 @@ impl Knobs {
             "CONTAINERD_CRI": self.containerd_cri, "DOCKER_BRIDGE": self.docker_bridge, "DETACH_CGROUP2": self.detach_cgroup2,
             "DOCKER_CLI": self.docker_cli, "IMAGE_WARMUP": self.image_warmup, "CLI_TIMEOUT": self.cli_timeout_s,
             "CTR_RUNS": self.ctr_runs, "CTR_WARMUP": self.ctr_warmup, "NCTR": self.nctr, "CTR_SETTLE": self.ctr_settle_s,
+            "PORT_MIB": self.port_mib, "PORT_READS": self.port_reads, "PORT_BASE": self.port_base,
+            "PORT_SERVER": self.port_server,
         })
     }
 }

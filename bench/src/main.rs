@@ -13,6 +13,7 @@ mod fixture;
 mod http;
 mod images;
 mod knobs;
+mod networks;
 mod ns;
 mod procs;
 mod report;
@@ -37,7 +38,7 @@ fn usage() -> String {
          WARMUP_MAX_S=3 API_PREFIX=/v1.41 IDLE_SETTLE=10 REST_MS=1000 POLL_US=250 START_TIMEOUT=60 STOP_TIMEOUT=30\n\
          WHARFD_BIN DOCKERD_BIN CONTAINERD_BIN PODMAN_BIN BENCH_TMP=/var/tmp KEEP_WORK=0 RESULTS_DIR\n\
          CONTAINERD_CRI=1 DETACH_CGROUP2=auto DOCKER_CLI=/usr/local/bin/docker IMAGE_WARMUP=1 CLI_TIMEOUT=300\n\
-         CTR_RUNS=5 CTR_WARMUP=3 NCTR=50 CTR_SETTLE=3\n\
+         CTR_RUNS=5 CTR_WARMUP=3 NCTR=50 CTR_SETTLE=3 PORT_MIB=512 PORT_READS=3 PORT_BASE=20000 PORT_SERVER=dd\n\
          (see bench/README.md)",
         names.join(" "),
         scenario::DEFAULT.join(" ")
@@ -248,13 +249,19 @@ fn bench(selected: Vec<String>, k: Knobs, work: PathBuf) -> i32 {
         let mut errors: Vec<Option<String>> = vec![None; engines.len()];
         let c0 = procs::cpu_snap();
         let rounds = sc.rounds(&k);
+        for e in engines.iter_mut() {
+            e.set_networking(sc.networking());
+        }
         for round in 0..rounds {
             for (i, e) in engines.iter_mut().enumerate() {
-                if missing[i].is_some() || errors[i].is_some() {
+                if missing[i].is_some() || errors[i].is_some() || samples[i].skipped.is_some() {
                     continue;
                 }
                 eprint!("[{name}] round {}/{rounds} {:7} ", round + 1, e.name());
                 match sc.round(e.as_mut(), &k, round, &mut samples[i]) {
+                    Ok(()) if samples[i].skipped.is_some() => {
+                        eprintln!("skipped: {}", samples[i].skipped.as_deref().unwrap_or_default());
+                    }
                     Ok(()) => {
                         let brief: Vec<String> = samples[i]
                             .series

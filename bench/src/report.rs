@@ -94,6 +94,8 @@ fn cell(s: Option<&Series>, o: &Outcome) -> String {
             }
         }
         (_, Outcome::Ran { error: Some(_), .. }) => "failed".into(),
+        (Some(s), _) if s.skipped.is_some() => "skipped".into(),
+        (_, Outcome::Ran { samples, .. }) if samples.skipped.is_some() => "skipped".into(),
         _ => "–".into(),
     }
 }
@@ -110,8 +112,12 @@ pub fn scenario_table(r: &ScenarioResult) -> String {
             let s = r.series(e, &k.key);
             row.push(cell(s, o));
             if let Some(s) = s {
-                if !s.notes.is_empty() {
-                    notes.push(format!("{e}, {}: {}", k.label.trim(), s.notes.join("; ")));
+                let mut n = s.notes.clone();
+                if let Some(why) = &s.skipped {
+                    n.push(format!("{}skipped: {why}", if s.values.is_empty() { "" } else { "partly " }));
+                }
+                if !n.is_empty() {
+                    notes.push(format!("{e}, {}: {}", k.label.trim(), n.join("; ")));
                 }
             }
         }
@@ -129,6 +135,9 @@ pub fn scenario_table(r: &ScenarioResult) -> String {
             }
             Outcome::NotInstalled(why) => {
                 let _ = writeln!(out, "  {e}: not installed ({why}), skipped");
+            }
+            Outcome::Ran { samples: Samples { skipped: Some(why), .. }, .. } => {
+                let _ = writeln!(out, "  {e}: skipped: {}", why.replace('\n', "\n    "));
             }
             _ => {}
         }
@@ -191,7 +200,7 @@ pub fn summary(results: &[ScenarioResult]) -> String {
         .collect();
     let mut out = String::from(
         "\n== summary: medians; ratio = wharf ÷ other engine. For ms and MiB lower is better (ratio < 1: wharf \
-         ahead); for req/s higher is better (ratio > 1: wharf ahead)\n",
+         ahead); for req/s and MiB/s higher is better (ratio > 1: wharf ahead)\n",
     );
     out += &table(&header, &rows, 4);
     out
@@ -225,7 +234,7 @@ pub fn utc_now() -> (String, String) {
 }
 
 /// Writes `<dir>/<stamp>.json`: one JSON object per line — `run`, then `metric`, `error`,
-/// `not_installed`, `cpu` per scenario, then `ratio` lines.
+/// `skipped`, `not_installed`, `cpu` per scenario, then `ratio` lines.
 pub fn write_json(
     dir: &Path,
     stamp: &str,
@@ -248,8 +257,11 @@ pub fn write_json(
                             "type": "metric", "scenario": r.name, "engine": e, "metric": s.key, "label": s.label.trim(),
                             "unit": s.unit, "better": s.better.as_str(), "headline": s.headline, "n": v.len(),
                             "median": stats::median(v), "min": stats::min(v), "max": stats::max(v),
-                            "mean": stats::mean(v), "samples": v, "notes": s.notes,
+                            "mean": stats::mean(v), "samples": v, "notes": s.notes, "skipped": s.skipped,
                         }));
+                    }
+                    if let Some(why) = &samples.skipped {
+                        lines.push(json!({"type": "skipped", "scenario": r.name, "engine": e, "reason": why}));
                     }
                     if let Some(err) = error {
                         lines.push(json!({"type": "error", "scenario": r.name, "engine": e, "message": err}));

@@ -42,12 +42,16 @@ pub struct Series {
     pub values: Vec<f64>,
     /// Distinct notes from the rounds (request counts, errors, …).
     pub notes: Vec<String>,
+    /// Why this metric could not be measured on this engine (see [`Samples::skip_metric`]).
+    pub skipped: Option<String>,
 }
 
 /// What one engine's rounds of one scenario produced, in first-pushed order.
 #[derive(Default, Debug)]
 pub struct Samples {
     pub series: Vec<Series>,
+    /// Why the whole scenario cannot run on this engine (see [`Samples::skip`]).
+    pub skipped: Option<String>,
 }
 
 impl Samples {
@@ -63,6 +67,7 @@ impl Samples {
             headline,
             values: Vec::new(),
             notes: Vec::new(),
+            skipped: None,
         });
         self.series.last_mut().expect("pushed")
     }
@@ -70,6 +75,28 @@ impl Samples {
     /// Adds a sample to metric `key` (created on first use).
     pub fn push(&mut self, key: &str, label: &str, unit: &'static str, better: Better, headline: bool, v: f64) {
         self.entry(key, label, unit, better, headline).values.push(v);
+    }
+
+    /// Records that metric `key` cannot be measured on this engine, and why (e.g. a path the
+    /// engine does not serve yet). Shown as `skipped` in the table, not as a failure. Later
+    /// samples of the same metric, if any, still count.
+    pub fn skip_metric(
+        &mut self,
+        key: &str,
+        label: &str,
+        unit: &'static str,
+        better: Better,
+        headline: bool,
+        why: String,
+    ) {
+        let s = self.entry(key, label, unit, better, headline);
+        s.skipped.get_or_insert(why);
+    }
+
+    /// Records that this scenario cannot run on this engine, and why: the harness runs no further
+    /// round of it on this engine and reports it as skipped, not as a failure.
+    pub fn skip(&mut self, why: String) {
+        self.skipped.get_or_insert(why);
     }
 
     /// Adds a note to metric `key` unless it already has that exact note.
@@ -94,6 +121,12 @@ pub trait Scenario {
     /// running for its next round when the scenario times client commands on a warm daemon
     /// (the image scenarios): the harness stops every daemon after the last round.
     fn round(&self, eng: &mut dyn Engine, k: &Knobs, round: usize, out: &mut Samples) -> Result<(), String>;
+    /// True when the scenario needs the engines' container networking (docker's default
+    /// bridge, iptables rules and userland proxy, which the harness otherwise turns off; see
+    /// [`Engine::set_networking`]).
+    fn networking(&self) -> bool {
+        false
+    }
 }
 
 /// Every scenario, in run order.
@@ -107,6 +140,8 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(crate::images::ImageSave),
         Box::new(crate::containers::RunNone),
         Box::new(crate::containers::Run50),
+        Box::new(crate::networks::RunBridge),
+        Box::new(crate::networks::PortTcp),
     ]
 }
 
