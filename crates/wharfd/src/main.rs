@@ -97,7 +97,15 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
     // Everything that can refuse the configuration runs before a socket exists.
     let warnings = listen::check(&cfg)?;
     let wired = wiring::wire(&cfg, warnings)?;
-    let listeners = listen::bind_all(&cfg).await?;
+    let listeners = match listen::bind_all(&cfg).await {
+        Ok(l) => l,
+        Err(e) => {
+            // A refused start leaves nothing behind: no bridge, no rules either.
+            let nets = wired.networks.clone();
+            let _ = tokio::task::spawn_blocking(move || nets.shutdown()).await;
+            return Err(e);
+        }
+    };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         data_root = %cfg.data_root.display(),
