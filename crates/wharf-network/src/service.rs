@@ -380,6 +380,18 @@ fn put_network(tx: &Tx<'_>, n: &Network) -> SResult<()> {
     Ok(())
 }
 
+/// Releases `ep`'s address on its network and deletes its record.
+fn delete_endpoint(tx: &Tx<'_>, network_id: &str, container_id: &str, ep: &Endpoint) -> SResult<()> {
+    if let Some(mut net) = get_network(tx, network_id)? {
+        if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
+            ipam.release(addr.addr());
+        }
+        put_network(tx, &net)?;
+    }
+    tx.execute("DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2", params![network_id, container_id])?;
+    Ok(())
+}
+
 fn endpoints_of_network(tx: &Tx<'_>, network_id: &str) -> SResult<Vec<(String, Endpoint)>> {
     let mut st =
         tx.prepare("SELECT container_id, record FROM endpoints WHERE network_id = ?1 ORDER BY container_id")?;
@@ -619,6 +631,17 @@ impl Networks {
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Replaces the record of an existing endpoint.
+    fn save_endpoint(&self, network_id: &str, container_id: &str, ep: &Endpoint) -> SResult<()> {
+        self.db.tx(|tx| {
+            tx.execute(
+                "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
+                params![network_id, container_id, json(ep)],
+            )?;
+            Ok(())
         })
     }
 
@@ -909,13 +932,7 @@ impl Networks {
                     mtu: self.cfg.mtu,
                 };
                 ep.mac = Some(crate::attach_macvlan(&NetNs::Current, &parent, &cfg)?);
-                self.db.tx(|tx| {
-                    tx.execute(
-                        "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
-                        params![n.id, container_id, json(&ep)],
-                    )?;
-                    Ok::<_, ServiceError>(())
-                })?;
+                self.save_endpoint(&n.id, container_id, &ep)?;
                 continue;
             }
             let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
@@ -936,13 +953,7 @@ impl Networks {
                 ep.ports = allocate_ports(ports, &taken)?;
                 // Record first: a failure below still lets `release` find what was made.
                 let record = ep.clone();
-                self.db.tx(|tx| {
-                    tx.execute(
-                        "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
-                        params![n.id, container_id, json(&record)],
-                    )?;
-                    Ok::<_, ServiceError>(())
-                })?;
+                self.save_endpoint(&n.id, container_id, &record)?;
                 for m in ep.ports.clone() {
                     match self.start_proxy(&m, addr.addr()) {
                         Ok(Some(pid)) => ep.proxies.push(pid),
@@ -963,13 +974,7 @@ impl Networks {
                     })?;
                 }
             }
-            self.db.tx(|tx| {
-                tx.execute(
-                    "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
-                    params![n.id, container_id, json(&ep)],
-                )?;
-                Ok::<_, ServiceError>(())
-            })?;
+            self.save_endpoint(&n.id, container_id, &ep)?;
         }
         self.register_dns(container_id, pid, &eps)
     }
@@ -1100,13 +1105,7 @@ impl Networks {
                 return Err(e.into());
             }
         }
-        self.db.tx(|tx| {
-            tx.execute(
-                "UPDATE endpoints SET record = ?3 WHERE network_id = ?1 AND container_id = ?2",
-                params![n.id, container_id, json(&ep)],
-            )?;
-            Ok::<_, ServiceError>(())
-        })?;
+        self.save_endpoint(&n.id, container_id, &ep)?;
         self.register_dns(container_id, pid, &[(n.clone(), ep)])?;
         self.publish("connect", &n, &[("container", container_id.to_string())]);
         Ok(())
@@ -1138,19 +1137,7 @@ impl Networks {
 
     /// Releases an endpoint's address and deletes its record.
     fn forget_endpoint(&self, n: &Network, container_id: &str, ep: &Endpoint) {
-        let r = self.db.tx(|tx| {
-            if let Some(mut net) = get_network(tx, &n.id)? {
-                if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
-                    ipam.release(addr.addr());
-                }
-                put_network(tx, &net)?;
-            }
-            tx.execute(
-                "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
-                params![n.id, container_id],
-            )?;
-            Ok::<_, ServiceError>(())
-        });
+        let r = self.db.tx(|tx| delete_endpoint(tx, &n.id, container_id, ep));
         if let Err(e) = r {
             tracing::warn!(container = container_id, "forgetting an endpoint: {e}");
         }
@@ -1179,16 +1166,7 @@ impl Networks {
         }
         let r = self.db.tx(|tx| {
             for (n, ep) in &eps {
-                if let Some(mut net) = get_network(tx, &n.id)? {
-                    if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
-                        ipam.release(addr.addr());
-                    }
-                    put_network(tx, &net)?;
-                }
-                tx.execute(
-                    "DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2",
-                    params![n.id, container_id],
-                )?;
+                delete_endpoint(tx, &n.id, container_id, ep)?;
             }
             Ok::<_, ServiceError>(())
         });
