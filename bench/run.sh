@@ -14,7 +14,7 @@ fi
 TARGET=${CARGO_TARGET_DIR:-target}
 case $TARGET in /*) ;; *) TARGET=$PWD/$TARGET ;; esac
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-    cargo build --release -p wharfd -p wharf-shim -p wharf-bench
+    cargo build --release -p wharfd -p wharf-shim -p wharf-proxy -p wharf-bench
 fi
 export WHARFD_BIN=${WHARFD_BIN:-$TARGET/release/wharfd}
 exec "$TARGET/release/wharf-bench" "$@"

@@ -22,6 +22,7 @@ pub mod networking;
 mod stats;
 mod store;
 mod update;
+pub mod warm;
 
 pub use error::{ContainerError, Result};
 pub use exec::{ExecConfig, ExecInfo};

@@ -72,6 +72,8 @@ pub struct Lifecycle {
     /// The daemon's networking (none: containers get a private network namespace with
     /// loopback only).
     network: std::sync::OnceLock<Arc<dyn crate::Networking>>,
+    /// Starts cgroup migrations' grace period early (cgroup v1; see [`crate::warm`]).
+    warmer: std::sync::OnceLock<Arc<crate::warm::CgroupWarmer>>,
 }
 
 /// Someone waiting for an exit or a removal.
@@ -178,12 +180,24 @@ impl Lifecycle {
             execs: Default::default(),
             health: Default::default(),
             network: std::sync::OnceLock::new(),
+            warmer: std::sync::OnceLock::new(),
         })
     }
 
     /// Plugs in the daemon's networking (once, at wiring).
     pub fn set_networking(&self, net: Arc<dyn crate::Networking>) {
         let _ = self.network.set(net);
+    }
+
+    /// Plugs in the cgroup warmer (once, at wiring).
+    pub fn set_warmer(&self, w: Arc<crate::warm::CgroupWarmer>) {
+        let _ = self.warmer.set(w);
+    }
+
+    fn warm(&self) {
+        if let Some(w) = self.warmer.get() {
+            w.kick();
+        }
     }
 
     /// The daemon's networking, if any.
@@ -309,6 +323,7 @@ impl Lifecycle {
     /// Mounts the rootfs, writes the bundle, runs the shim; the init PID, or the error text,
     /// Docker's exit code for it and its kind.
     fn launch(&self, c: &Container) -> std::result::Result<i32, (String, i64, ErrorKind)> {
+        self.warm();
         let fail = |e: String| (e, 128, ErrorKind::Internal);
         let rootfs = self.rootfs(&c.id);
         self.unmount(&c.id);
@@ -410,6 +425,8 @@ impl Lifecycle {
         }
         let warnings = crate::update::check_resources(hc, &self.settings.resources, false)?;
         crate::networking::record_primary(&req.host_config, &mut req.networking);
+        // `docker run` starts right after the create: the grace period runs meanwhile.
+        self.warm();
         if let Some(net) = self.networking() {
             let probe = Container {
                 host_config: req.host_config.clone(),

@@ -28,7 +28,29 @@ use crate::config::{CommandLine, DaemonConfig, Reloadable};
 
 type LogHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
 
+/// The cgroup warmer's helper (see `wharf_container::warm`): does nothing until the daemon,
+/// its parent, dies — then dies too.
+fn park() -> ! {
+    let parent = rustix::process::getppid();
+    // SAFETY: prctl(PR_SET_PDEATHSIG) with a signal number.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    if rustix::process::getppid() != parent {
+        std::process::exit(0);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// The argument that makes `wharfd` the parked helper of the cgroup warmer.
+pub(crate) const PARK_ARG: &str = "__wharf_cgroup_warmer";
+
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == PARK_ARG) {
+        park();
+    }
     let cli = CommandLine::parse_from(std::env::args_os());
     let cfg = match cli.load() {
         Ok(cfg) => cfg,
@@ -126,6 +148,11 @@ async fn run(cli: CommandLine, cfg: DaemonConfig, logs: LogHandle) -> anyhow::Re
     let _ = server.await;
     let nets = wired.networks.clone();
     let _ = tokio::task::spawn_blocking(move || nets.shutdown()).await;
+    if let Some((mut child, w)) = wired.warmer {
+        let _ = child.kill();
+        let _ = child.wait();
+        w.remove();
+    }
     tracing::info!("Daemon shutdown complete");
     Ok(())
 }

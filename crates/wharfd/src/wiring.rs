@@ -32,6 +32,8 @@ pub struct Wired {
     pub host: HostFacts,
     /// Networking (its rules and bridges go at shutdown when no container uses them).
     pub networks: Arc<wharf_network::service::Networks>,
+    /// The cgroup warmer's helper process and the warmer (cgroup v1).
+    pub warmer: Option<(std::process::Child, Arc<wharf_container::warm::CgroupWarmer>)>,
 }
 
 /// Wires the daemon for `cfg`. `warnings` are shown by `docker info`.
@@ -93,6 +95,10 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         },
     );
     life.set_networking(Arc::new(crate::networks::ContainerNetworking(networks.clone())));
+    let warmer = cgroup_warmer(cfg, &host);
+    if let Some((_, w)) = &warmer {
+        life.set_warmer(w.clone());
+    }
     life.restore().context("reconnecting to running containers")?;
     let mut base = base_status(cfg, &host, &engine_id, snapshotter.driver(), warnings);
     base.runtimes = runtimes
@@ -125,7 +131,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         events: events.clone(),
         shutdown: shutdown.clone(),
     });
-    Ok(Wired { service, events, live, shutdown, engine_id, host, networks })
+    Ok(Wired { service, events, live, shutdown, engine_id, host, networks, warmer })
 }
 
 /// The engine id, created once and kept in the data root (as dockerd's `engine-id`).
@@ -230,6 +236,40 @@ fn find_shim() -> PathBuf {
     }
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("wharf-shim")));
     beside.filter(|p| p.is_file()).or_else(|| find_in_path("wharf-shim")).unwrap_or_else(|| PathBuf::from("wharf-shim"))
+}
+
+/// On cgroup v1, a parked helper (this binary with [`crate::PARK_ARG`]) and two empty freezer
+/// cgroups under the daemon's cgroup parent for it to move between.
+fn cgroup_warmer(
+    cfg: &DaemonConfig,
+    host: &HostFacts,
+) -> Option<(std::process::Child, Arc<wharf_container::warm::CgroupWarmer>)> {
+    if host.cgroup.version != wharf_sysinfo::CgroupVersion::V1 {
+        return None;
+    }
+    let freezer = host.cgroup.root.join("freezer");
+    if !freezer.join("cgroup.procs").exists() {
+        return None;
+    }
+    let base = freezer.join(cfg.cgroup_parent.trim_start_matches('/'));
+    let exe = std::env::current_exe().ok()?;
+    let child = std::process::Command::new(exe)
+        .arg(crate::PARK_ARG)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    match wharf_container::warm::CgroupWarmer::new(child.id(), [base.join("wharf-warm-a"), base.join("wharf-warm-b")]) {
+        Ok(w) => Some((child, Arc::new(w))),
+        Err(e) => {
+            tracing::debug!("no cgroup warmer: {e}");
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
 }
 
 /// The network service's settings from the daemon's: the default bridge, its own nftables

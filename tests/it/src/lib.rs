@@ -396,6 +396,10 @@ impl Daemon {
     fn remove_cgroup_parent(&self) {
         let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else { return };
         for c in controllers.flatten() {
+            // The daemon's cgroup warmer's two cgroups first (left if it was killed).
+            for warm in ["wharf-warm-a", "wharf-warm-b"] {
+                let _ = std::fs::remove_dir(c.path().join(&self.slot.cgroup_parent).join(warm));
+            }
             let _ = std::fs::remove_dir(c.path().join(&self.slot.cgroup_parent));
         }
     }
