@@ -119,6 +119,8 @@ pub struct ServiceConfig {
     pub bridge: String,
     /// Its gateway address and prefix (`--bip`).
     pub bip: Ipv4Net,
+    /// `--fixed-cidr`: the default bridge hands out addresses from this range only.
+    pub fixed_cidr: Option<Ipv4Net>,
     /// Pools for networks created without a subnet.
     pub pools: Vec<PoolSpec>,
     /// The daemon's nftables table (unique per daemon on a host).
@@ -517,7 +519,32 @@ impl Networks {
     fn ensure_predefined(&self) -> SResult<()> {
         let bip = self.cfg.bip;
         self.db.tx(|tx| {
-            let existing: Vec<String> = all_networks(tx)?.into_iter().map(|n| n.name).collect();
+            let all = all_networks(tx)?;
+            let existing: Vec<String> = all.iter().map(|n| n.name.clone()).collect();
+            // The default bridge follows the daemon's `--bridge`, `--bip` and `--fixed-cidr`
+            // at every start (as dockerd), unless containers are still on it.
+            if let Some(old) = all.iter().find(|n| n.name == "bridge") {
+                let range = self.cfg.fixed_cidr.map(|r| r.to_string()).unwrap_or_default();
+                let same = old.bridge.as_deref() == Some(self.cfg.bridge.as_str())
+                    && old.subnets.first().is_some_and(|s| {
+                        s.subnet == bip.masked().to_string()
+                            && s.gateway == bip.addr().to_string()
+                            && s.ip_range == range
+                    });
+                if !same && endpoints_of_network(tx, &old.id)?.is_empty() {
+                    tx.execute("DELETE FROM networks WHERE id = ?1", params![old.id])?;
+                    let mut n = old.clone();
+                    n.ipam = Some(NetworkIpam::new(bip.masked(), self.cfg.fixed_cidr, Some(bip.addr()))?);
+                    n.subnets = vec![SubnetConfig {
+                        subnet: bip.masked().to_string(),
+                        gateway: bip.addr().to_string(),
+                        ip_range: range,
+                    }];
+                    n.bridge = Some(self.cfg.bridge.clone());
+                    n.options.insert("com.docker.network.bridge.name".into(), self.cfg.bridge.clone());
+                    put_network(tx, &n)?;
+                }
+            }
             for name in PREDEFINED {
                 if existing.iter().any(|e| e == name) {
                     continue;
@@ -526,13 +553,13 @@ impl Networks {
                 match *name {
                     "bridge" => {
                         let subnet = bip.masked();
-                        let ipam = NetworkIpam::new(subnet, None, Some(bip.addr()))?;
+                        let ipam = NetworkIpam::new(subnet, self.cfg.fixed_cidr, Some(bip.addr()))?;
                         n.driver = "bridge".into();
                         n.created = now_nanos();
                         n.subnets = vec![SubnetConfig {
                             subnet: subnet.to_string(),
                             gateway: bip.addr().to_string(),
-                            ip_range: String::new(),
+                            ip_range: self.cfg.fixed_cidr.map(|r| r.to_string()).unwrap_or_default(),
                         }];
                         n.ipam = Some(ipam);
                         n.bridge = Some(self.cfg.bridge.clone());

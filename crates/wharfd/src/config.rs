@@ -80,6 +80,12 @@ pub struct Flags {
     /// Enable addition of nftables rules (NAT, isolation, published ports) (default true)
     #[arg(long = "iptables", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
     pub iptables: Option<bool>,
+    /// IPv4 subnet for fixed IPs (a range of the default bridge's subnet)
+    #[arg(long = "fixed-cidr", value_name = "string")]
+    pub fixed_cidr: Option<String>,
+    /// Default address pools for node specific local networks (base=CIDR,size=N; repeatable)
+    #[arg(long = "default-address-pool", value_name = "pool-options")]
+    pub default_address_pool: Vec<String>,
     /// Set the containers network MTU (default 1500)
     #[arg(long = "mtu", value_name = "int")]
     pub mtu: Option<u32>,
@@ -132,6 +138,16 @@ pub struct FileConfig {
     bip: Option<String>,
     iptables: Option<bool>,
     mtu: Option<u32>,
+    fixed_cidr: Option<String>,
+    default_address_pools: Option<Vec<FilePool>>,
+}
+
+/// A `default-address-pools` entry of `daemon.json`.
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePool {
+    base: String,
+    size: u8,
 }
 
 /// A `runtimes` entry of `daemon.json`.
@@ -168,6 +184,8 @@ const KEYS: &[(&str, &str)] = &[
     ("bip", "bip"),
     ("iptables", "iptables"),
     ("mtu", "mtu"),
+    ("fixed-cidr", "fixed_cidr"),
+    ("default-address-pools", "default_address_pool"),
 ];
 
 /// The runtime embedded in the shim (youki's libcontainer).
@@ -227,6 +245,10 @@ pub struct DaemonConfig {
     pub iptables: bool,
     /// `--mtu`.
     pub mtu: Option<u32>,
+    /// `--fixed-cidr`.
+    pub fixed_cidr: Option<wharf_network::Ipv4Net>,
+    /// `--default-address-pool` / `default-address-pools` (empty: dockerd's defaults).
+    pub address_pools: Vec<wharf_network::PoolSpec>,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -398,6 +420,11 @@ impl CommandLine {
             bip: f.bip.clone().or(file.bip).unwrap_or_else(|| "172.17.0.1/16".into()),
             iptables: f.iptables.or(file.iptables).unwrap_or(true),
             mtu: f.mtu.or(file.mtu),
+            fixed_cidr: match f.fixed_cidr.clone().or(file.fixed_cidr) {
+                None => None,
+                Some(c) => Some(c.parse().map_err(|_| anyhow::anyhow!("invalid --fixed-cidr {c:?}"))?),
+            },
+            address_pools: address_pools(&f.default_address_pool, file.default_address_pools.unwrap_or_default())?,
             runtimes: runtimes(&f.add_runtime, file.runtimes.unwrap_or_default())?,
             default_runtime: f
                 .default_runtime
@@ -423,6 +450,39 @@ impl CommandLine {
         }
         Ok(config)
     }
+}
+
+/// `--default-address-pool base=CIDR,size=N` (flags win over `daemon.json`'s list, as for
+/// dockerd's other list options given both ways — which is refused before this).
+fn address_pools(flags: &[String], file: Vec<FilePool>) -> anyhow::Result<Vec<wharf_network::PoolSpec>> {
+    let mut out = Vec::new();
+    let mut push = |base: &str, size: u8| -> anyhow::Result<()> {
+        let base: wharf_network::Ipv4Net =
+            base.parse().map_err(|_| anyhow::anyhow!("invalid default address pool base {base:?}"))?;
+        if size < base.prefix() || size > 30 {
+            bail!("invalid default address pool size {size} for base {base}");
+        }
+        out.push(wharf_network::PoolSpec { base, size });
+        Ok(())
+    };
+    for spec in flags {
+        let (mut base, mut size) = (None, None);
+        for kv in spec.split(',') {
+            match kv.split_once('=') {
+                Some(("base", v)) => base = Some(v.to_string()),
+                Some(("size", v)) => size = v.parse::<u8>().ok(),
+                _ => bail!("invalid --default-address-pool {spec:?}: expected base=CIDR,size=N"),
+            }
+        }
+        let (Some(b), Some(s)) = (base, size) else {
+            bail!("invalid --default-address-pool {spec:?}: expected base=CIDR,size=N");
+        };
+        push(&b, s)?;
+    }
+    for p in file {
+        push(&p.base, p.size)?;
+    }
+    Ok(out)
 }
 
 /// `--add-runtime name=path` and `daemon.json` `runtimes`, merged; the built-in names are
@@ -519,6 +579,8 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "bip" => f.bip.clone().unwrap_or_default(),
         "iptables" => f.iptables.unwrap_or(true).to_string(),
         "mtu" => f.mtu.map(|m| m.to_string()).unwrap_or_default(),
+        "fixed_cidr" => f.fixed_cidr.clone().unwrap_or_default(),
+        "default_address_pool" => go_list(&f.default_address_pool),
         _ => String::new(),
     }
 }
@@ -548,6 +610,8 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "bip" => c.bip.clone().unwrap_or_default(),
         "iptables" => c.iptables.unwrap_or(true).to_string(),
         "mtu" => c.mtu.map(|m| m.to_string()).unwrap_or_default(),
+        "fixed-cidr" => c.fixed_cidr.clone().unwrap_or_default(),
+        "default-address-pools" => format!("{:?}", c.default_address_pools.clone().unwrap_or_default()),
         _ => String::new(),
     }
 }
@@ -671,5 +735,23 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("specified default runtime 'nope' does not exist"));
         let (_d, err) = with_file(r#"{"runtimes":{"x":{"path":"/x","runtimeArgs":["--debug"]}}}"#, &[]);
         assert!(err.unwrap_err().to_string().contains("runtimeArgs are not supported"));
+    }
+
+    #[test]
+    fn address_pools_and_fixed_cidr() {
+        let (_d, cfg) = with_file(
+            r#"{"default-address-pools":[{"base":"10.50.0.0/16","size":24}],"fixed-cidr":"172.17.5.0/24"}"#,
+            &[],
+        );
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.address_pools.len(), 1);
+        assert_eq!((cfg.address_pools[0].base.to_string(), cfg.address_pools[0].size), ("10.50.0.0/16".into(), 24));
+        assert_eq!(cfg.fixed_cidr.unwrap().to_string(), "172.17.5.0/24");
+        let (_d, cfg) = with_file("{}", &["--default-address-pool", "base=10.60.0.0/16,size=20"]);
+        assert_eq!(cfg.unwrap().address_pools[0].size, 20);
+        let (_d, err) = with_file("{}", &["--default-address-pool", "base=10.60.0.0/16"]);
+        assert!(err.unwrap_err().to_string().contains("expected base=CIDR,size=N"));
+        let (_d, err) = with_file("{}", &["--default-address-pool", "base=10.60.0.0/16,size=8"]);
+        assert!(err.unwrap_err().to_string().contains("invalid default address pool size 8"));
     }
 }

@@ -287,7 +287,8 @@ fn network_config(cfg: &DaemonConfig) -> wharf_network::service::ServiceConfig {
     wharf_network::service::ServiceConfig {
         bridge: cfg.bridge.clone(),
         bip: cfg.bip.parse().expect("checked when the configuration was loaded"),
-        pools: wharf_network::default_pools(),
+        pools: if cfg.address_pools.is_empty() { wharf_network::default_pools() } else { cfg.address_pools.clone() },
+        fixed_cidr: cfg.fixed_cidr,
         nat_table: table,
         iptables: cfg.iptables,
         mtu: cfg.mtu,

@@ -145,6 +145,15 @@ impl Daemon {
         d
     }
 
+    /// Starts a daemon whose extra arguments depend on its reserved slot (subnets, names).
+    pub fn start_with_slot_args(args: impl FnOnce(&Slot) -> Vec<String>) -> Daemon {
+        let mut d = Self::prepare(DaemonOpts::default());
+        d.opts.args = args(&d.slot);
+        d.spawn();
+        d.wait_ready();
+        d
+    }
+
     /// Lays out the directories without starting anything.
     pub fn prepare(opts: DaemonOpts) -> Daemon {
         let root = tempfile::Builder::new().prefix("wharf-it-").tempdir().expect("tempdir");

@@ -376,3 +376,38 @@ fn wharf_network_commands_match_docker() {
     d.wharf(&["network", "rm", "wn"]).ok();
     d.stop();
 }
+
+#[test]
+fn fixed_cidr_and_default_address_pools() {
+    if !have_busybox() {
+        return;
+    }
+    // The range and pool come from this daemon's own slot, apart from every other test daemon.
+    let pool_of = |slot: &wharf_it::Slot| format!("10.{}.{}.0/23", 240 + slot.index / 128, (slot.index % 128) * 2);
+    let mut d = Daemon::start_with_slot_args(|slot| {
+        let net = slot.subnet.trim_end_matches(".0/24");
+        vec![
+            "--fixed-cidr".into(),
+            format!("{net}.128/25"),
+            "--default-address-pool".into(),
+            format!("base={},size=24", pool_of(slot)),
+        ]
+    });
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    let net = d.slot.subnet.trim_end_matches(".0/24").to_string();
+    let ip = d.docker(&["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]);
+    let ip = ip.ok().trim().to_string();
+    let last: u32 = ip.split('/').next().unwrap().rsplit('.').next().unwrap().parse().unwrap();
+    assert!(ip.starts_with(&format!("{net}.")) && last >= 128, "{ip}");
+    d.docker(&["network", "create", "pooled"]).ok();
+    let sub = d.docker(&["network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "pooled"]);
+    let sub = sub.ok().trim().to_string();
+    let pool = pool_of(&d.slot);
+    let prefix = pool.rsplitn(3, '.').nth(2).unwrap().to_string();
+    assert!(sub.starts_with(&format!("{prefix}.")) && sub.ends_with("/24"), "{sub} from {pool}");
+    d.docker(&["network", "rm", "pooled"]).ok();
+    d.stop();
+}
