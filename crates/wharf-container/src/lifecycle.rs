@@ -567,21 +567,7 @@ impl Lifecycle {
             cap_drop: hc.cap_drop.clone().unwrap_or_default(),
             security_opt: hc.security_opt.clone().unwrap_or_default(),
             namespaces,
-            resources: wharf_runtime::Resources {
-                memory: hc.memory,
-                memory_reservation: hc.memory_reservation,
-                memory_swap: hc.memory_swap,
-                oom_kill_disable: hc.oom_kill_disable,
-                nano_cpus: hc.nano_cpus,
-                cpu_shares: hc.cpu_shares,
-                cpu_period: hc.cpu_period,
-                cpu_quota: hc.cpu_quota,
-                cpuset_cpus: hc.cpuset_cpus.clone(),
-                cpuset_mems: hc.cpuset_mems.clone(),
-                pids_limit: hc.pids_limit,
-                blkio_weight: hc.blkio_weight,
-                ..Default::default()
-            },
+            resources: crate::update::resources_of(hc),
             cgroups_path: format!(
                 "{}/{}",
                 if hc.cgroup_parent.is_empty() { &self.settings.cgroup_parent } else { &hc.cgroup_parent },

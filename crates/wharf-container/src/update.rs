@@ -108,7 +108,7 @@ pub fn merge_update(hc: &mut HostConfig, u: &UpdateConfig) -> Result<()> {
 }
 
 /// The cgroup part of a host config in the runtime's terms.
-fn resources_of(hc: &HostConfig) -> wharf_runtime::Resources {
+pub(crate) fn resources_of(hc: &HostConfig) -> wharf_runtime::Resources {
     wharf_runtime::Resources {
         memory: hc.memory,
         memory_reservation: hc.memory_reservation,
@@ -128,21 +128,7 @@ fn resources_of(hc: &HostConfig) -> wharf_runtime::Resources {
 
 /// Everything supported: the checks that do not depend on the host.
 pub(crate) fn full_support() -> wharf_runtime::ResourceSupport {
-    wharf_runtime::ResourceSupport {
-        memory: true,
-        swap: true,
-        memory_reservation: true,
-        memory_swappiness: true,
-        oom_kill_disable: true,
-        pids: true,
-        cpu_cfs: true,
-        cpu_shares: true,
-        cpuset: true,
-        blkio_weight: true,
-        blkio_weight_device: true,
-        blkio_throttle: true,
-        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get() as i64),
-    }
+    wharf_runtime::ResourceSupport::all(std::thread::available_parallelism().map_or(1, |n| n.get() as i64))
 }
 
 /// moby's resource checks (create and update) against what the host supports: refuses invalid

@@ -67,6 +67,27 @@ pub fn linux_resources(r: &Resources) -> Result<oci_spec::runtime::LinuxResource
     Ok(rb.build()?)
 }
 
+impl ResourceSupport {
+    /// Everything enforceable, with `ncpu` CPUs: only the checks that do not depend on the host.
+    pub fn all(ncpu: i64) -> ResourceSupport {
+        ResourceSupport {
+            memory: true,
+            swap: true,
+            memory_reservation: true,
+            memory_swappiness: true,
+            oom_kill_disable: true,
+            pids: true,
+            cpu_cfs: true,
+            cpu_shares: true,
+            cpuset: true,
+            blkio_weight: true,
+            blkio_weight_device: true,
+            blkio_throttle: true,
+            ncpu,
+        }
+    }
+}
+
 /// Docker's create-time defaults (`adaptContainerSettings`): `MemorySwap` = 2 × `Memory` when
 /// only `Memory` is set, `OomKillDisable` = false when unset.
 pub fn adapt_resources(r: &mut Resources) {
@@ -399,21 +420,7 @@ mod tests {
     use super::*;
 
     fn support() -> ResourceSupport {
-        ResourceSupport {
-            memory: true,
-            swap: true,
-            memory_reservation: true,
-            memory_swappiness: true,
-            oom_kill_disable: true,
-            pids: true,
-            cpu_cfs: true,
-            cpu_shares: true,
-            cpuset: true,
-            blkio_weight: true,
-            blkio_weight_device: true,
-            blkio_throttle: true,
-            ncpu: 2,
-        }
+        ResourceSupport::all(2)
     }
 
     #[test]
