@@ -383,7 +383,8 @@ fn fixed_cidr_and_default_address_pools() {
         return;
     }
     // The range and pool come from this daemon's own slot, apart from every other test daemon.
-    let pool_of = |slot: &wharf_it::Slot| format!("10.{}.{}.0/23", 240 + slot.index / 128, (slot.index % 128) * 2);
+    // (100.64.0.0/10: apart from the 10.x ranges the other tests use; every slot index fits.)
+    let pool_of = |slot: &wharf_it::Slot| format!("100.{}.{}.0/23", 64 + slot.index / 128, (slot.index % 128) * 2);
     let mut d = Daemon::start_with_slot_args(|slot| {
         let net = slot.subnet.trim_end_matches(".0/24");
         vec![
