@@ -132,7 +132,25 @@ impl Lifecycle {
 
     /// `GET /exec/{id}/json`.
     pub fn exec_inspect(&self, id: &str) -> Result<ExecInfo> {
-        self.execs().get(id)
+        let e = self.execs().get(id)?;
+        if !(e.started && e.running) {
+            return Ok(e);
+        }
+        // The exec's output may have ended an instant before its monitor recorded the exit (a
+        // client inspects right then, as the docker CLI does): ask the shim, which answers at
+        // once for an exec that has exited.
+        let exited = Client::connect(&self.socket_of(&e.container_id)).ok().and_then(|mut cl| {
+            cl.set_timeout(Some(std::time::Duration::from_millis(20))).ok()?;
+            cl.call(&Request::ExecWait { exec_id: id.to_string() }).ok()?.exit
+        });
+        if let Some(x) = exited {
+            self.execs().update(id, |info| {
+                info.running = false;
+                info.exit_code = Some(i64::from(x.exit_code));
+            });
+            return self.execs().get(id);
+        }
+        Ok(e)
     }
 
     /// `POST /exec/{id}/start`: runs it; with attached streams, the stream (else `None`).
