@@ -122,13 +122,15 @@ impl ContainerBackend for ContainerAdapter {
     ) -> Result<Pin<Box<dyn std::future::Future<Output = (i64, Option<String>)> + Send>>, ApiError> {
         let name = name.to_string();
         let (c, rx) = run(&self.life, move |l| {
-            let c = l.containers().get(&name)?;
-            let running = matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting);
+            let id = l.containers().get(&name)?.id;
+            // Subscribe first, then look: an exit recorded in between still wakes us.
             let rx = match condition {
-                WaitCondition::NotRunning if !running => None,
-                WaitCondition::Removed => Some(l.subscribe(&c.id, WaitFor::Removal)),
-                _ => Some(l.subscribe(&c.id, WaitFor::Exit)),
+                WaitCondition::Removed => l.subscribe(&id, WaitFor::Removal),
+                _ => l.subscribe(&id, WaitFor::Exit),
             };
+            let c = l.containers().get(&id)?;
+            let running = matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting);
+            let rx = (!(condition == WaitCondition::NotRunning && !running)).then_some(rx);
             Ok((c, rx))
         })
         .await?;
