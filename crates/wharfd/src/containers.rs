@@ -130,7 +130,7 @@ impl ContainerBackend for ContainerAdapter {
             };
             let c = l.containers().get(&id)?;
             let running = matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting);
-            let rx = (!(condition == WaitCondition::NotRunning && !running)).then_some(rx);
+            let rx = (condition != WaitCondition::NotRunning || running).then_some(rx);
             Ok((c, rx))
         })
         .await?;
