@@ -228,7 +228,7 @@ fn published_ports() {
         String::new()
     };
     assert_eq!(fetch("127.0.0.1"), "tcp-answer\n");
-    // (UDP is published the same way; Debian's busybox nc has no UDP mode to check it here.)
+    // (UDP answers are checked in `published_tcp_and_udp_from_loopback_and_another_namespace`.)
     // Docker's views: inspect, ps, port.
     let ports = d.docker(&["inspect", "--format", "{{json .NetworkSettings.Ports}}", "srv"]);
     let v: serde_json::Value = serde_json::from_str(ports.ok().trim()).unwrap();
@@ -276,13 +276,6 @@ fn macvlan_on_a_veth_parent() {
     let (parent, peer) = (format!("wmv{}a", d.slot.index), format!("wmv{}b", d.slot.index));
     let sh = |cmd: &str| std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap().success();
     let _ = sh(&format!("ip netns del {ns} 2>/dev/null; ip link del {parent} 2>/dev/null"));
-    /// Removes the test namespace and link however the test ends.
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("sh").arg("-c").arg(&self.0).status();
-        }
-    }
     let _cleanup = Cleanup(format!("ip netns del {ns} 2>/dev/null; ip link del {parent} 2>/dev/null"));
     let sub = subnet(&d, 5);
     let base = sub.trim_end_matches(".0/24").to_string();
@@ -410,5 +403,127 @@ fn fixed_cidr_and_default_address_pools() {
     let prefix = pool.rsplitn(3, '.').nth(2).unwrap().to_string();
     assert!(sub.starts_with(&format!("{prefix}.")) && sub.ends_with("/24"), "{sub} from {pool}");
     d.docker(&["network", "rm", "pooled"]).ok();
+    d.stop();
+}
+
+/// Removes a test namespace and link however a test ends.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("sh").arg("-c").arg(&self.0).status();
+    }
+}
+
+/// Runs `f` on a thread that has entered the network namespace at `ns` (a `/proc/PID/ns/net`
+/// or `/run/netns/NAME` path).
+fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    let file = std::fs::File::open(ns).unwrap();
+    std::thread::spawn(move || {
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&file),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .unwrap();
+        f()
+    })
+}
+
+/// Sends `msg` over UDP to `to` from a socket bound to `from` and waits for the echo.
+fn udp_ask(from: &str, to: &str, msg: &str) -> String {
+    let s = std::net::UdpSocket::bind(from).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 256];
+    // UDP is lossy by nature and the first datagram may race the proxy's start: retry.
+    for _ in 0..20 {
+        s.send_to(msg.as_bytes(), to).unwrap();
+        if let Ok((n, _)) = s.recv_from(&mut buf) {
+            return String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    }
+    String::new()
+}
+
+#[test]
+fn published_tcp_and_udp_from_loopback_and_another_namespace() {
+    let Some(mut d) = with_busybox() else { return };
+    let (tcp, udp) = (28000 + (d.slot.index % 2000) as u16 * 2, 28001 + (d.slot.index % 2000) as u16 * 2);
+    let script = "while true; do echo tcp-answer | nc -l -p 80; done";
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "-p",
+        &format!("{tcp}:80"),
+        "-p",
+        &format!("{udp}:81/udp"),
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok();
+    // busybox has no UDP server: an echo server in the container's network namespace, run by
+    // this test, stands in for the workload.
+    let pid = d.docker(&["inspect", "--format", "{{.State.Pid}}", "srv"]).ok().trim().to_string();
+    let echo = in_netns(&format!("/proc/{pid}/ns/net"), || {
+        let s = std::net::UdpSocket::bind("0.0.0.0:81").unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut buf = [0u8; 256];
+        let mut served = 0;
+        while let Ok((n, peer)) = s.recv_from(&mut buf) {
+            let reply = format!("echo:{}", String::from_utf8_lossy(&buf[..n]));
+            s.send_to(reply.as_bytes(), peer).unwrap();
+            served += 1;
+            if buf[..n].starts_with(b"bye") {
+                break;
+            }
+        }
+        served
+    });
+    // The outside world: a namespace behind a veth pair, routed through the host.
+    let i = d.slot.index;
+    let ns = format!("wharf-it-pub-{i}");
+    let (host_end, ns_end) = (format!("wpb{i}a"), format!("wpb{i}b"));
+    let base = subnet(&d, 7).trim_end_matches(".0/24").to_string();
+    let sh = |cmd: &str| std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap().success();
+    let undo = format!("ip netns del {ns} 2>/dev/null; ip link del {host_end} 2>/dev/null");
+    let _ = sh(&undo);
+    let _cleanup = Cleanup(undo);
+    assert!(sh(&format!(
+        "ip netns add {ns} && ip link add {host_end} type veth peer name {ns_end} && ip link set {ns_end} netns {ns} && \
+         ip addr add {base}.1/24 dev {host_end} && ip link set {host_end} up && \
+         ip -n {ns} addr add {base}.2/24 dev {ns_end} && ip -n {ns} link set {ns_end} up && ip -n {ns} link set lo up && \
+         ip -n {ns} route add default via {base}.1"
+    )));
+    // TCP from the other namespace (DNAT) and from loopback (the userland proxy); the one-shot
+    // `nc -l` in the container needs a moment to listen again between the two.
+    let fetch = |prefix: &[&str], host: &str| {
+        for _ in 0..30 {
+            let out = std::process::Command::new(prefix[0])
+                .args(&prefix[1..])
+                .args(["busybox", "nc", "-w", "3", host, &tcp.to_string()])
+                .output()
+                .unwrap();
+            if !out.stdout.is_empty() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        String::new()
+    };
+    assert_eq!(fetch(&["ip", "netns", "exec", &ns], &format!("{base}.1")), "tcp-answer\n");
+    assert_eq!(fetch(&["env"], "127.0.0.1"), "tcp-answer\n");
+    // UDP the same two ways.
+    let to = format!("{base}.1:{udp}");
+    let from_ns = in_netns(&format!("/run/netns/{ns}"), move || udp_ask("0.0.0.0:0", &to, "from-ns")).join().unwrap();
+    assert_eq!(from_ns, "echo:from-ns");
+    assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "from-lo"), "echo:from-lo");
+    assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "bye"), "echo:bye");
+    assert!(echo.join().unwrap() >= 3);
+    d.docker(&["rm", "-f", "srv"]).ok();
+    // Once the container is gone, neither way answers any more.
+    assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "late"), "");
     d.stop();
 }
