@@ -44,7 +44,13 @@ pub struct RunSettings {
     pub init_path: Option<PathBuf>,
     /// What the host's cgroups can enforce (limits beyond it are dropped with a warning).
     pub resources: wharf_runtime::ResourceSupport,
+    /// What `host-gateway` in `--add-host` stands for (`--host-gateway-ip`, by default the
+    /// default bridge's gateway).
+    pub host_gateway: Option<std::net::IpAddr>,
 }
+
+/// The `--add-host` value that stands for the host (`--host-gateway-ip`).
+const HOST_GATEWAY: &str = "host-gateway";
 
 /// What `wait` resolves to: exit code and error text.
 pub type WaitResult = (i64, Option<String>);
@@ -508,9 +514,15 @@ impl Lifecycle {
                 a.iter()
                     .filter_map(|h| h.as_str())
                     .filter_map(|h| h.split_once(':').or_else(|| h.split_once('=')))
-                    .map(|(name, ip)| format!("{ip}\t{name}\n"))
-                    .collect()
+                    .map(|(name, ip)| match ip {
+                        HOST_GATEWAY => self.settings.host_gateway.map(|g| format!("{g}\t{name}\n")).ok_or_else(|| {
+                            ContainerError::Invalid("unable to derive the IP value for host-gateway".into())
+                        }),
+                        ip => Ok(format!("{ip}\t{name}\n")),
+                    })
+                    .collect::<Result<String, _>>()
             })
+            .transpose()?
             .unwrap_or_default();
         write(
             &hosts,

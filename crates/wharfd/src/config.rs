@@ -89,6 +89,9 @@ pub struct Flags {
     /// Set the containers network MTU (default 1500)
     #[arg(long = "mtu", value_name = "int")]
     pub mtu: Option<u32>,
+    /// IP address that the special 'host-gateway' string in --add-host resolves to. Defaults to the IP address of the default bridge
+    #[arg(long = "host-gateway-ip", value_name = "ip")]
+    pub host_gateway_ip: Option<std::net::IpAddr>,
     /// Register an additional OCI compatible runtime (name=path of a runc-compatible binary)
     #[arg(long = "add-runtime", value_name = "runtime")]
     pub add_runtime: Vec<String>,
@@ -138,6 +141,7 @@ pub struct FileConfig {
     bip: Option<String>,
     iptables: Option<bool>,
     mtu: Option<u32>,
+    host_gateway_ip: Option<std::net::IpAddr>,
     fixed_cidr: Option<String>,
     default_address_pools: Option<Vec<FilePool>>,
 }
@@ -184,6 +188,7 @@ const KEYS: &[(&str, &str)] = &[
     ("bip", "bip"),
     ("iptables", "iptables"),
     ("mtu", "mtu"),
+    ("host-gateway-ip", "host_gateway_ip"),
     ("fixed-cidr", "fixed_cidr"),
     ("default-address-pools", "default_address_pool"),
 ];
@@ -245,6 +250,8 @@ pub struct DaemonConfig {
     pub iptables: bool,
     /// `--mtu`.
     pub mtu: Option<u32>,
+    /// `--host-gateway-ip` (`None`: the default bridge's gateway).
+    pub host_gateway_ip: Option<std::net::IpAddr>,
     /// `--fixed-cidr`.
     pub fixed_cidr: Option<wharf_network::Ipv4Net>,
     /// `--default-address-pool` / `default-address-pools` (empty: dockerd's defaults).
@@ -420,6 +427,7 @@ impl CommandLine {
             bip: f.bip.clone().or(file.bip).unwrap_or_else(|| "172.17.0.1/16".into()),
             iptables: f.iptables.or(file.iptables).unwrap_or(true),
             mtu: f.mtu.or(file.mtu),
+            host_gateway_ip: f.host_gateway_ip.or(file.host_gateway_ip),
             fixed_cidr: match f.fixed_cidr.clone().or(file.fixed_cidr) {
                 None => None,
                 Some(c) => Some(c.parse().map_err(|_| anyhow::anyhow!("invalid --fixed-cidr {c:?}"))?),
@@ -579,6 +587,7 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "bip" => f.bip.clone().unwrap_or_default(),
         "iptables" => f.iptables.unwrap_or(true).to_string(),
         "mtu" => f.mtu.map(|m| m.to_string()).unwrap_or_default(),
+        "host_gateway_ip" => f.host_gateway_ip.map(|m| m.to_string()).unwrap_or_default(),
         "fixed_cidr" => f.fixed_cidr.clone().unwrap_or_default(),
         "default_address_pool" => go_list(&f.default_address_pool),
         _ => String::new(),
@@ -610,6 +619,7 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "bip" => c.bip.clone().unwrap_or_default(),
         "iptables" => c.iptables.unwrap_or(true).to_string(),
         "mtu" => c.mtu.map(|m| m.to_string()).unwrap_or_default(),
+        "host-gateway-ip" => c.host_gateway_ip.map(|m| m.to_string()).unwrap_or_default(),
         "fixed-cidr" => c.fixed_cidr.clone().unwrap_or_default(),
         "default-address-pools" => format!("{:?}", c.default_address_pools.clone().unwrap_or_default()),
         _ => String::new(),

@@ -92,6 +92,9 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
             default_init: cfg.init,
             init_path: init_path.clone(),
             resources: resource_support(&host.cgroup, host.ncpu),
+            host_gateway: cfg
+                .host_gateway_ip
+                .or_else(|| cfg.bip.parse::<wharf_network::Ipv4Net>().ok().map(|n| std::net::IpAddr::V4(n.addr()))),
         },
     );
     life.set_networking(Arc::new(crate::networks::ContainerNetworking(networks.clone())));

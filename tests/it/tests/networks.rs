@@ -313,6 +313,8 @@ fn hosts_and_resolv_conf_options() {
         "--rm",
         "--add-host",
         "db.local:10.9.8.7",
+        "--add-host",
+        "host.docker.internal:host-gateway",
         "--dns",
         "10.1.1.1",
         "--dns-search",
@@ -328,6 +330,9 @@ fn hosts_and_resolv_conf_options() {
     ]);
     let out = out.ok();
     assert!(out.contains("10.9.8.7\tdb.local\n"), "{out}");
+    // `host-gateway` is the default bridge's gateway (the daemon's --bip).
+    let gw = format!("{}.1", d.slot.subnet.trim_end_matches(".0/24"));
+    assert!(out.contains(&format!("{gw}\thost.docker.internal\n")), "{out}");
     assert!(out.contains("nameserver 10.1.1.1\n") && out.contains("search corp.example\n"), "{out}");
     assert!(out.contains("options ndots:3\n") && out.trim_end().ends_with("box"), "{out}");
     // The container's own address names its hostname in /etc/hosts.
