@@ -16,6 +16,7 @@ mod files;
 mod filter;
 pub mod health;
 mod lifecycle;
+mod links;
 pub mod model;
 mod names;
 pub mod networking;

@@ -49,6 +49,15 @@ pub struct RunSettings {
     pub host_gateway: Option<std::net::IpAddr>,
 }
 
+/// A list of strings kept verbatim in a config's `extra` fields (`Links`, `Dns`…).
+fn string_list(extra: &std::collections::BTreeMap<String, serde_json::Value>, key: &str) -> Vec<String> {
+    extra
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
 /// The `--add-host` value that stands for the host (`--host-gateway-ip`).
 const HOST_GATEWAY: &str = "host-gateway";
 
@@ -431,6 +440,17 @@ impl Lifecycle {
         }
         let warnings = crate::update::check_resources(hc, &self.settings.resources, false)?;
         crate::networking::record_primary(&req.host_config, &mut req.networking);
+        let links = string_list(&req.host_config.extra, "Links");
+        if !links.is_empty() && req.host_config.network_mode == "host" {
+            return Err(ContainerError::Invalid(
+                "conflicting options: host type networking can't be used with links. This would result in undefined behavior".into(),
+            ));
+        }
+        for l in crate::links::parse(&links) {
+            if self.containers.get(&l.child).is_err() {
+                return Err(ContainerError::Invalid(format!("could not get container for {}", l.child)));
+            }
+        }
         // `docker run` starts right after the create: the grace period runs meanwhile.
         self.warm();
         if let Some(net) = self.networking() {
@@ -453,8 +473,13 @@ impl Lifecycle {
         let group_add = hc.group_add.clone().unwrap_or_default();
         let user: ResolvedUser = wharf_runtime::resolve_user(rootfs, &cfg.user, &group_add)
             .map_err(|e| ContainerError::Invalid(e.to_string()))?;
-        let env =
-            wharf_runtime::daemon_environment(&cfg.hostname, cfg.tty, &[], cfg.env.as_deref().unwrap_or_default());
+        let (link_env, link_hosts) = self.links(c)?;
+        let env = wharf_runtime::daemon_environment(
+            &cfg.hostname,
+            cfg.tty,
+            &link_env,
+            cfg.env.as_deref().unwrap_or_default(),
+        );
         let mut args = vec![c.path.clone()];
         args.extend(c.args.iter().cloned());
         let ns = |mode: &str| -> Result<NamespaceMode> {
@@ -527,17 +552,11 @@ impl Lifecycle {
         write(
             &hosts,
             &format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{extra}{own}\t{}\n",
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{extra}{link_hosts}{own}\t{}\n",
                 cfg.hostname
             ),
         )?;
-        let list = |k: &str| -> Vec<String> {
-            hc.extra
-                .get(k)
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-                .unwrap_or_default()
-        };
+        let list = |k: &str| string_list(&hc.extra, k);
         let base = if plan.embedded_dns { embedded_resolv_conf() } else { host_resolv_conf() };
         write(
             &resolv,
@@ -598,6 +617,42 @@ impl Lifecycle {
             ..Default::default()
         };
         wharf_runtime::generate(&rc, &self.settings.host).map_err(|e| ContainerError::Invalid(e.to_string()))
+    }
+
+    /// The environment and `/etc/hosts` lines of `c`'s legacy links (`--link`), which act on
+    /// the default bridge only (moby `setupLinkedContainers`); a linked container must run.
+    fn links(&self, c: &Container) -> Result<(Vec<String>, String)> {
+        let links = crate::links::parse(&string_list(&c.host_config.extra, "Links"));
+        let on_default_bridge = matches!(c.host_config.network_mode.as_str(), "" | "default" | "bridge");
+        let (mut env, mut hosts) = (Vec::new(), String::new());
+        let Some(net) = self.networking() else { return Ok((env, hosts)) };
+        if links.is_empty() || !on_default_bridge {
+            return Ok((env, hosts));
+        }
+        for l in links {
+            let child = self.containers.get(&l.child)?;
+            let link_name = format!("/{}/{}", c.name, l.alias);
+            if child.state.status != Status::Running {
+                return Err(ContainerError::Invalid(format!(
+                    "Cannot link to a non running container: /{} AS {link_name}",
+                    child.name
+                )));
+            }
+            let ip = net
+                .settings(&child)
+                .and_then(|s| s["Networks"]["bridge"]["IPAddress"].as_str().and_then(|ip| ip.parse().ok()));
+            let Some(ip) = ip else { continue };
+            let ports: Vec<String> = child.config.exposed_ports.iter().flat_map(|p| p.keys().cloned()).collect();
+            env.extend(crate::links::env(
+                &l.alias,
+                &link_name,
+                ip,
+                &ports,
+                child.config.env.as_deref().unwrap_or_default(),
+            ));
+            hosts.push_str(&crate::links::hosts_line(&l.alias, &child.config.hostname, &child.name, ip));
+        }
+        Ok((env, hosts))
     }
 
     /// Unmounts container `id`'s rootfs if it is mounted.

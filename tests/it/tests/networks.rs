@@ -532,3 +532,46 @@ fn published_tcp_and_udp_from_loopback_and_another_namespace() {
     assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "late"), "");
     d.stop();
 }
+
+#[test]
+fn legacy_links_on_the_default_bridge() {
+    let Some(mut d) = with_busybox() else { return };
+    d.docker(&["run", "-d", "--name", "db", "-e", "PASSWORD=s3cret", "--expose", "6379", "busybox", "sleep", "60"])
+        .ok();
+    let ip = d.docker(&["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "db"]).ok().trim().to_string();
+    let host = d.docker(&["inspect", "--format", "{{.Config.Hostname}}", "db"]).ok().trim().to_string();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--name",
+        "web",
+        "--link",
+        "db:cache",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hosts; env | sort; ping -c1 -W2 cache >/dev/null && echo reached",
+    ]);
+    let out = out.ok();
+    assert!(out.contains(&format!("{ip}\tcache {host} db\n")), "{out}");
+    for want in [
+        format!("CACHE_PORT=tcp://{ip}:6379"),
+        format!("CACHE_PORT_6379_TCP_ADDR={ip}"),
+        "CACHE_PORT_6379_TCP_PORT=6379".to_string(),
+        "CACHE_NAME=/web/cache".to_string(),
+        "CACHE_ENV_PASSWORD=s3cret".to_string(),
+        "reached".to_string(),
+    ] {
+        assert!(out.lines().any(|l| l == want), "{want} missing in {out}");
+    }
+    // The same through the wharf CLI (the alias defaults to the name).
+    let out = d.wharf(&["run", "--rm", "--link", "db", "busybox", "sh", "-c", "echo $DB_PORT_6379_TCP_PROTO"]);
+    assert_eq!(out.ok().trim(), "tcp");
+    let err = d.docker(&["run", "--rm", "--link", "nosuch:x", "busybox", "true"]);
+    assert!(err.failed().contains("could not get container for nosuch"), "{}", err.stderr);
+    d.docker(&["stop", "-t", "0", "db"]).ok();
+    let err = d.docker(&["run", "--name", "late", "--link", "db:cache", "busybox", "true"]);
+    assert!(err.failed().contains("Cannot link to a non running container: /db AS /late/cache"), "{}", err.stderr);
+    d.docker(&["rm", "-f", "db", "late"]).ok();
+    d.stop();
+}
