@@ -4,7 +4,7 @@
 //! `/etc/resolv.conf`), interfaces once its init exists, release after it exits, and the
 //! embedded DNS again after a daemon restart.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde_json::Value;
 
@@ -19,6 +19,8 @@ pub struct EndpointRequest {
     pub aliases: Vec<String>,
     /// `IPAMConfig.IPv4Address`.
     pub ipv4: Option<Ipv4Addr>,
+    /// `IPAMConfig.IPv6Address`.
+    pub ipv6: Option<Ipv6Addr>,
 }
 
 /// What networking decided before the container is created.
@@ -26,6 +28,9 @@ pub struct EndpointRequest {
 pub struct NetPlan {
     /// The container's addresses, its first network's first.
     pub addresses: Vec<Ipv4Addr>,
+    /// The IPv6 address of its first network, when that network has IPv6 (`/etc/hosts`
+    /// names the hostname with it too, after the IPv4 address, as Docker writes it).
+    pub ipv6: Vec<Ipv6Addr>,
     /// The embedded DNS (127.0.0.11) serves it: its resolv.conf must say so.
     pub embedded_dns: bool,
 }
@@ -68,8 +73,9 @@ pub struct PortSpec {
     pub protocol: String,
     /// The container's port.
     pub container_port: u16,
-    /// The host address (`None`: every address).
-    pub host_ip: Option<Ipv4Addr>,
+    /// The host address: `None` (`HostIp` empty) every address, IPv4 and IPv6; `0.0.0.0` or
+    /// `::` every address of that family only.
+    pub host_ip: Option<IpAddr>,
     /// Host ports to pick from, inclusive; `(0, 0)`: any free one.
     pub host_ports: (u16, u16),
 }
@@ -83,7 +89,7 @@ fn parse_port_key(key: &str) -> Result<(u16, String), crate::ContainerError> {
 }
 
 /// The ports `c` publishes, as Docker reads `PortBindings`, `PublishAllPorts` and
-/// `ExposedPorts` (IPv6 host addresses are skipped: wharf publishes on IPv4).
+/// `ExposedPorts`; host addresses of either family (`[::1]` without its brackets too).
 pub fn port_specs(c: &Container) -> Result<Vec<PortSpec>, crate::ContainerError> {
     let mut out = Vec::new();
     let bindings = c.host_config.extra.get("PortBindings").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -93,14 +99,12 @@ pub fn port_specs(c: &Container) -> Result<Vec<PortSpec>, crate::ContainerError>
         let list = if list.is_empty() { vec![Value::Null] } else { list };
         for b in list {
             let ip = b.get("HostIp").and_then(Value::as_str).unwrap_or_default();
-            if ip.contains(':') {
-                continue;
-            }
-            let host_ip = if ip.is_empty() || ip == "0.0.0.0" {
+            let bare = ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')).unwrap_or(ip);
+            let host_ip = if bare.is_empty() {
                 None
             } else {
                 Some(
-                    ip.parse::<Ipv4Addr>()
+                    bare.parse::<IpAddr>()
                         .map_err(|_| crate::ContainerError::Invalid(format!("invalid IP address: {ip}")))?,
                 )
             };
@@ -157,6 +161,11 @@ pub fn endpoint_requests(c: &Container) -> Option<Vec<EndpointRequest>> {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .and_then(|s| s.parse().ok()),
+        ipv6: settings
+            .and_then(|s| s.pointer("/IPAMConfig/IPv6Address"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse().ok()),
     };
     // `default` is `bridge` on Linux, in EndpointsConfig too (the docker CLI sends it).
     let canonical = |n: &str| if n == "default" { "bridge".to_string() } else { n.to_string() };
@@ -186,7 +195,7 @@ mod tests {
         let mut c = Container::default();
         c.host_config.extra.insert(
             "PortBindings".into(),
-            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5300-5310"}], "9/tcp": [{"HostIp": "::", "HostPort": "9"}]}),
+            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5300-5310"}], "9/tcp": [{"HostIp": "::", "HostPort": "9"}, {"HostIp": "[::1]", "HostPort": "10"}, {"HostIp": "0.0.0.0", "HostPort": "11"}]}),
         );
         c.host_config.extra.insert("PublishAllPorts".into(), json!(true));
         c.config.exposed_ports = Some([("80/tcp".to_string(), json!({})), ("443/tcp".to_string(), json!({}))].into());
@@ -195,6 +204,24 @@ mod tests {
         assert_eq!(
             p,
             [
+                PortSpec {
+                    protocol: "tcp".into(),
+                    container_port: 9,
+                    host_ip: Some("::".parse().unwrap()),
+                    host_ports: (9, 9)
+                },
+                PortSpec {
+                    protocol: "tcp".into(),
+                    container_port: 9,
+                    host_ip: Some("::1".parse().unwrap()),
+                    host_ports: (10, 10)
+                },
+                PortSpec {
+                    protocol: "tcp".into(),
+                    container_port: 9,
+                    host_ip: Some("0.0.0.0".parse().unwrap()),
+                    host_ports: (11, 11)
+                },
                 PortSpec {
                     protocol: "udp".into(),
                     container_port: 53,
@@ -206,6 +233,8 @@ mod tests {
             ]
         );
         c.host_config.extra.insert("PortBindings".into(), json!({"x/tcp": []}));
+        assert!(port_specs(&c).is_err());
+        c.host_config.extra.insert("PortBindings".into(), json!({"80/tcp": [{"HostIp": "::zz", "HostPort": "1"}]}));
         assert!(port_specs(&c).is_err());
     }
 
@@ -228,7 +257,7 @@ mod tests {
         c.host_config.network_mode = "front".into();
         c.networking = json!({
             "back": {"Aliases": ["db"]},
-            "front": {"Aliases": ["web", "www"], "IPAMConfig": {"IPv4Address": "10.1.0.9"}}
+            "front": {"Aliases": ["web", "www"], "IPAMConfig": {"IPv4Address": "10.1.0.9", "IPv6Address": "fd00:1::9"}}
         })
         .as_object()
         .unwrap()
@@ -239,9 +268,10 @@ mod tests {
             EndpointRequest {
                 network: "front".into(),
                 aliases: vec!["web".into(), "www".into()],
-                ipv4: Some("10.1.0.9".parse().unwrap())
+                ipv4: Some("10.1.0.9".parse().unwrap()),
+                ipv6: Some("fd00:1::9".parse().unwrap()),
             }
         );
-        assert_eq!(r[1], EndpointRequest { network: "back".into(), aliases: vec!["db".into()], ipv4: None });
+        assert_eq!(r[1], EndpointRequest { network: "back".into(), aliases: vec!["db".into()], ..Default::default() });
     }
 }

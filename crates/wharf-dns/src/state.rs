@@ -298,6 +298,18 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_only_names_are_no_data_for_a() {
+        let s = DnsState::new();
+        s.set_endpoint("n", A, names(&["/client"]), v4("10.6.0.2"), "fd00:6::2".parse().ok());
+        s.set_endpoint("n", B, names(&["six", "alias6"]), None, "fd00:6::3".parse().ok());
+        assert_eq!(s.lookup_ipv4(A, "six"), Some(vec![]));
+        assert_eq!(s.lookup_ipv6(A, "alias6"), Some(vec!["fd00:6::3".parse().unwrap()]));
+        assert_eq!(s.lookup(A, "six"), vec![IpAddr::from("fd00:6::3".parse::<Ipv6Addr>().unwrap())]);
+        assert_eq!(s.reverse(A, "fd00:6::3".parse().unwrap()).as_deref(), Some("six.n"));
+        assert_eq!(s.lookup_ipv4(A, "nothing"), None);
+    }
+
+    #[test]
     fn shared_alias_answers_all_and_rotates() {
         let s = DnsState::new();
         s.set_endpoint("n", A, names(&["a", "svc"]), v4("10.0.0.1"), None);

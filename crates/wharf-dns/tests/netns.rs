@@ -352,6 +352,50 @@ fn reverse_lookups() {
 }
 
 #[test]
+fn dual_stack_and_ipv6_only_names() {
+    let Some(ns) = NetNs::new(false) else { return };
+    let rt = runtime();
+    let state = Arc::new(DnsState::new());
+    state.set_network_name("n-v6", "v6net");
+    state.set_endpoint("n-v6", A_ID, names(&["/client"]), Some([10, 6, 0, 2].into()), "fd00:6::2".parse().ok());
+    state.set_endpoint("n-v6", B_ID, names(&["/web", "www"]), Some([10, 6, 0, 3].into()), "fd00:6::3".parse().ok());
+    // An endpoint with an IPv6 address only.
+    state.set_endpoint("n-v6", C_ID, names(&["/six"]), None, "fd00:6::4".parse().ok());
+    let _g = rt.enter();
+    let server = DnsServer::start(&ns.path(), A_ID.into(), state.clone(), vec![]).unwrap();
+
+    // AAAA for names and aliases, over UDP and TCP; A still answers for dual-stack names.
+    for (name, tcp) in [("web", false), ("www", false), ("web.v6net", true), ("bbbbbbbbbbbb", true)] {
+        let r = ask(&ns, name, RecordType::AAAA, tcp);
+        assert_eq!(r.metadata.response_code, ResponseCode::NoError, "{name}");
+        assert_eq!(addrs(&r), vec![ip("fd00:6::3")], "{name}");
+        assert_eq!(r.answers[0].ttl, wharf_dns::TTL);
+    }
+    assert_eq!(addrs(&ask(&ns, "web", RecordType::A, false)), vec![ip("10.6.0.3")]);
+    assert_eq!(addrs(&ask(&ns, "client", RecordType::AAAA, false)), vec![ip("fd00:6::2")]);
+    // An IPv6-only name: AAAA answers, A is NOERROR without records (as Docker's resolver).
+    assert_eq!(addrs(&ask(&ns, "six", RecordType::AAAA, false)), vec![ip("fd00:6::4")]);
+    let r = ask(&ns, "six", RecordType::A, false);
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert!(r.answers.is_empty());
+    // PTR of an IPv6 address: `ip6.arpa`, the name and the network.
+    let r =
+        ask(&ns, "3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.0.0.0.0.0.d.f.ip6.arpa.", RecordType::PTR, false);
+    let ptr: Vec<String> = r
+        .answers
+        .iter()
+        .filter_map(|a| match &a.data {
+            RData::PTR(p) => Some(p.0.to_ascii()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ptr, vec!["web.v6net."]);
+    // An unknown name: NXDOMAIN for AAAA too (no upstream).
+    assert_eq!(ask(&ns, "nothing", RecordType::AAAA, false).metadata.response_code, ResponseCode::NXDomain);
+    rt.block_on(server.stop());
+}
+
+#[test]
 fn misses_and_other_types_are_forwarded_upstream() {
     let Some(ns) = NetNs::new(false) else { return };
     let upstream = Upstream::start();

@@ -2,8 +2,14 @@
 //! gateway address, MTU and up), `net.ipv4.ip_forward`, and endpoints — a veth pair whose host
 //! end (`veth` + 7 hex digits, as Docker names it) is a bridge port and whose peer becomes
 //! `eth0` (or `ethN`) inside the container's namespace with its MAC, address and routes.
+//!
+//! IPv6 (`--ipv6` networks): the bridge gets the IPv6 gateway address too, and the container's
+//! interface its IPv6 address (both without duplicate address detection, so they are usable at
+//! once) and, on the gateway network, the IPv6 default route; IPv6 is enabled on the interface
+//! (`net.ipv6.conf.<if>.disable_ipv6=0`). On IPv4-only networks it is disabled on the
+//! container's interface, as dockerd does since 26.0.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth};
@@ -11,8 +17,8 @@ use rtnetlink::{LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, Link
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ipam::{mac_from_ipv4, Ipv4Net, MacAddr};
-use crate::link::{self, check_ifname, EEXIST};
+use crate::ipam::{mac_from_ipv4, Ipv4Net, Ipv6Net, MacAddr};
+use crate::link::{self, check_ifname, EndpointAddrs, EEXIST};
 use crate::netns::{self, NetNs};
 
 /// A bridge to ensure.
@@ -24,15 +30,19 @@ pub struct BridgeConfig {
     pub address: Ipv4Net,
     /// MTU (`com.docker.network.driver.mtu`); `None` keeps the kernel's default.
     pub mtu: Option<u32>,
+    /// The IPv6 gateway address with the subnet's prefix length (`--ipv6` networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<Ipv6Net>,
 }
 
-/// Makes sure the bridge exists, carries `address` and is up; sets the MTU when one is given.
+/// Makes sure the bridge exists, carries `address` (and `address6`, with IPv6 enabled on it)
+/// and is up; sets the MTU when one is given.
 /// Idempotent: an existing bridge is reused (other addresses on it are left alone); an
 /// existing link of that name that is not a bridge is an [`Error::LinkConflict`].
 pub fn ensure_bridge(ns: &NetNs, cfg: &BridgeConfig) -> Result<()> {
     check_ifname(&cfg.name)?;
-    let (name, address, mtu) = (cfg.name.as_str(), cfg.address, cfg.mtu);
-    netns::netlink(ns, |h| async move {
+    let (name, address, mtu, address6) = (cfg.name.as_str(), cfg.address, cfg.mtu, cfg.address6);
+    let index = netns::netlink(ns, |h| async move {
         let existing = match link::get(&h, name).await? {
             Some(l) => Some(l),
             None => {
@@ -71,9 +81,49 @@ pub fn ensure_bridge(ns: &NetNs, cfg: &BridgeConfig) -> Result<()> {
                     .map_err(|e| Error::netlink(format!("set mtu {m} on {name}"), e))?;
             }
         }
-        link::ensure_addr(&h, index, address.addr(), address.prefix(), name).await?;
-        link::up(&h, index, name).await
+        link::ensure_addr(&h, index, IpAddr::V4(address.addr()), address.prefix(), name).await?;
+        link::up(&h, index, name).await?;
+        Ok(index)
+    })?;
+    if let Some(a6) = address6 {
+        set_ipv6(ns, name, true)?;
+        netns::netlink(
+            ns,
+            |h| async move { link::ensure_addr(&h, index, IpAddr::V6(a6.addr()), a6.prefix(), name).await },
+        )?;
+    }
+    Ok(())
+}
+
+/// Enables (or disables) IPv6 on interface `ifname` in `ns`
+/// (`net.ipv6.conf.<if>.disable_ipv6`). Disabling on a kernel without IPv6 is a no-op.
+pub(crate) fn set_ipv6(ns: &NetNs, ifname: &str, enable: bool) -> Result<()> {
+    check_ifname(ifname)?;
+    let key = format!("net.ipv6.conf.{}.disable_ipv6", ifname.replace('.', "/"));
+    let want = if enable { "0" } else { "1" };
+    match netns::read_sysctl(ns, &key) {
+        Ok(v) if v == want => return Ok(()),
+        Err(e) if !enable && e.errno() == Some(libc::ENOENT) => return Ok(()),
+        _ => {}
+    }
+    netns::write_sysctl(ns, &key, want).map_err(|e| {
+        let what = if enable { "enable" } else { "disable" };
+        Error::io(
+            format!("failed to {what} IPv6 on interface {ifname}"),
+            std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::EIO)),
+        )
     })
+}
+
+/// Sets `net.ipv6.conf.all.forwarding=1` (and `default`) in `ns`, as dockerd does when it
+/// creates an IPv6 bridge network, so IPv6 is routed between the bridges and the outside.
+pub fn enable_ipv6_forward(ns: &NetNs) -> Result<()> {
+    for key in ["net.ipv6.conf.default.forwarding", "net.ipv6.conf.all.forwarding"] {
+        if netns::read_sysctl(ns, key)? != "1" {
+            netns::write_sysctl(ns, key, "1")?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes the bridge (its ports are released, not deleted). Returns whether it existed.
@@ -114,12 +164,36 @@ pub struct EndpointConfig {
     pub gateway: Option<Ipv4Addr>,
     /// MTU for both ends; `None` keeps the kernel's default (1500).
     pub mtu: Option<u32>,
+    /// The endpoint's IPv6 address with the subnet's prefix length (`--ipv6` networks);
+    /// `None`: IPv6 is disabled on the interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<Ipv6Net>,
+    /// `Some(gateway)` adds the IPv6 default route via it (with `address6`, on the same
+    /// network as [`EndpointConfig::gateway`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<Ipv6Addr>,
 }
 
 impl EndpointConfig {
     /// The MAC the interface gets.
     pub fn effective_mac(&self) -> MacAddr {
         self.mac.unwrap_or_else(|| mac_from_ipv4(self.address.addr()))
+    }
+
+    /// What the interface gets inside the container.
+    pub(crate) fn addrs(&self) -> EndpointAddrs {
+        EndpointAddrs {
+            v4: (self.address.addr(), self.address.prefix()),
+            gateway: self.gateway,
+            v6: self.address6.map(|a| (a.addr(), a.prefix())),
+            gateway6: self.gateway6,
+        }
+    }
+
+    /// Inside the container: IPv6 on for an IPv6 endpoint, off otherwise (dockerd's
+    /// `failed to disable IPv6 on container's interface` when that fails).
+    pub(crate) fn apply_ipv6_setting(&self) -> Result<()> {
+        set_ipv6(&self.container, &self.ifname, self.address6.is_some())
     }
 }
 
@@ -214,12 +288,10 @@ pub fn attach_veth(host: &NetNs, bridge: &str, ep: &EndpointConfig, port: PortOp
         Ok(name)
     })?;
 
-    let (addr, prefix, gateway) = (ep.address.addr(), ep.address.prefix(), ep.gateway);
-    let configured =
-        netns::netlink(
-            &ep.container,
-            |h| async move { link::configure_endpoint(&h, ifname, addr, prefix, gateway).await },
-        );
+    let (addr, addrs) = (ep.address.addr(), ep.addrs());
+    let configured = ep.apply_ipv6_setting().and_then(|()| {
+        netns::netlink(&ep.container, |h| async move { link::configure_endpoint(&h, ifname, addrs).await })
+    });
     drop(container);
     if let Err(e) = configured {
         if let Err(cleanup) = detach_veth(host, &host_ifname) {

@@ -2,7 +2,7 @@
 //! (netlink, namespaces, `nft`).
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use wharf_types::{Classify, ErrorKind};
 
@@ -15,17 +15,26 @@ pub enum Error {
     AddressInUse,
     /// A static address outside the network's subnet (dockerd's endpoint error, 400).
     #[error("invalid address {0}: It does not belong to any of this network's subnets")]
-    AddressNotInSubnet(Ipv4Addr),
+    AddressNotInSubnet(IpAddr),
     /// Every address of the network (or of its `--ip-range`) is taken. dockerd appends
     /// `": <name> (<id>)"`; see [`Error::with_network`].
     #[error("no available IPv4 addresses on this network's address pools{0}")]
     NoAvailableAddresses(String),
+    /// The IPv6 counterpart of [`Error::NoAvailableAddresses`].
+    #[error("no available IPv6 addresses on this network's address pools{0}")]
+    NoAvailableAddresses6(String),
     /// Every default pool is used or overlaps a host route (dockerd: 404).
     #[error(
         "could not find an available, non-overlapping IPv4 address pool among the defaults to \
          assign to the network"
     )]
     NoAvailablePool,
+    /// Every /64 of the daemon's IPv6 pools is used (dockerd: 404).
+    #[error(
+        "could not find an available, non-overlapping IPv6 address pool among the defaults to \
+         assign to the network"
+    )]
+    NoAvailablePool6,
     /// A requested subnet overlaps one in use (dockerd: 403).
     #[error("invalid pool request: Pool overlaps with other one on this address space")]
     PoolOverlap,
@@ -76,11 +85,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Adds dockerd's `": <name> (<id>)"` suffix to [`Error::NoAvailableAddresses`]; other
+    /// Adds dockerd's `": <name> (<id>)"` suffix to [`Error::NoAvailableAddresses`] (and its
+    /// IPv6 counterpart); other
     /// errors are returned unchanged.
     pub fn with_network(self, name: &str, id: &str) -> Self {
         match self {
             Error::NoAvailableAddresses(_) => Error::NoAvailableAddresses(format!(": {name} ({id})")),
+            Error::NoAvailableAddresses6(_) => Error::NoAvailableAddresses6(format!(": {name} ({id})")),
             other => other,
         }
     }
@@ -118,9 +129,10 @@ impl Classify for Error {
             Error::AddressNotInSubnet(_) | Error::InvalidConfig(_) | Error::InvalidArgument(_) => {
                 ErrorKind::InvalidArgument
             }
-            Error::NoAvailablePool | Error::LinkNotFound(_) => ErrorKind::NotFound,
+            Error::NoAvailablePool | Error::NoAvailablePool6 | Error::LinkNotFound(_) => ErrorKind::NotFound,
             Error::LinkConflict(_) => ErrorKind::Conflict,
             Error::NoAvailableAddresses(_)
+            | Error::NoAvailableAddresses6(_)
             | Error::Netlink { .. }
             | Error::Io { .. }
             | Error::NftMissing(_)

@@ -1,4 +1,5 @@
-//! IPv4 address management as dockerd's default IPAM driver does it, without I/O.
+//! Address management as dockerd's default IPAM driver does it, without I/O: IPv4
+//! ([`Ipv4Net`], [`NetworkIpam`]) and IPv6 ([`Ipv6Net`], [`NetworkIpam6`]).
 //!
 //! - **Subnets** come from the default address pools ([`default_pools`]: the default `bridge`
 //!   network's 172.17.0.0/16, then the /16s of 172.18–172.31, then the /20s of
@@ -10,10 +11,16 @@
 //!   dockerd does so that a released address is not reused at once), static `--ip` requests
 //!   and release. It is `serde` data: the caller persists it with the network.
 //! - **MAC addresses**: [`mac_from_ipv4`] (`02:42:` + the four address bytes).
+//! - **IPv6**: `--ipv6` networks without an IPv6 `--subnet` get a /64 of the daemon's ULA
+//!   prefix ([`ula_pool`]: `fdXX:XXXX:XXXX::/48` whose 40-bit global ID comes from the SHA-256
+//!   of the engine ID, as dockerd derives it), first free first ([`allocate_subnet6`]). The
+//!   addresses of an IPv6 subnet live in a [`NetworkIpam6`]: the first address (the
+//!   subnet-router anycast address) is reserved, there is no broadcast address, the gateway
+//!   and the serial allocation follow the IPv4 rules.
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -363,7 +370,7 @@ impl NetworkIpam {
         let (lo, hi) = self.usable();
         if let Some(ip) = requested {
             if !self.subnet.contains(ip) {
-                return Err(Error::AddressNotInSubnet(ip));
+                return Err(Error::AddressNotInSubnet(ip.into()));
             }
             let n = u32::from(ip);
             if n < lo || n > hi || self.allocated.contains(&ip) {
@@ -429,6 +436,352 @@ impl NetworkIpam {
             candidate = a + 1;
         }
         (candidate <= u64::from(hi)).then_some(candidate as u32)
+    }
+}
+
+/// An IPv6 prefix in CIDR notation (`fd00:1::/64`). As with [`Ipv4Net`], the address is kept
+/// as written (`fd00:1::1/64` is an interface address) and [`Ipv6Net::masked`] gives the
+/// network. Serialized as its string form.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ipv6Net {
+    addr: Ipv6Addr,
+    prefix: u8,
+}
+
+impl Ipv6Net {
+    /// A prefix; fails when `prefix > 128`.
+    pub fn new(addr: Ipv6Addr, prefix: u8) -> Result<Self> {
+        if prefix > 128 {
+            return Err(Error::InvalidArgument(format!("invalid prefix length {prefix}")));
+        }
+        Ok(Ipv6Net { addr, prefix })
+    }
+
+    /// The address as given.
+    pub fn addr(&self) -> Ipv6Addr {
+        self.addr
+    }
+
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The netmask as a number.
+    pub fn mask(&self) -> u128 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        }
+    }
+
+    /// The network address.
+    pub fn network(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) & self.mask())
+    }
+
+    /// The last address of the prefix.
+    pub fn last_addr(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.addr) | !self.mask())
+    }
+
+    /// The same prefix with the host bits cleared.
+    pub fn masked(&self) -> Self {
+        Ipv6Net { addr: self.network(), prefix: self.prefix }
+    }
+
+    /// Whether `ip` lies inside.
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask() == u128::from(self.network())
+    }
+
+    /// Whether `other` lies entirely inside.
+    pub fn contains_net(&self, other: &Ipv6Net) -> bool {
+        other.prefix >= self.prefix && self.contains(other.addr)
+    }
+
+    /// Whether the two prefixes share an address.
+    pub fn overlaps(&self, other: &Ipv6Net) -> bool {
+        self.contains(other.network()) || other.contains(self.network())
+    }
+
+    fn first(&self) -> u128 {
+        u128::from(self.network())
+    }
+
+    fn last(&self) -> u128 {
+        u128::from(self.last_addr())
+    }
+}
+
+impl fmt::Display for Ipv6Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl fmt::Debug for Ipv6Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Ipv6Net {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidArgument(format!("invalid CIDR address: {s}"));
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let addr: Ipv6Addr = addr.parse().map_err(|_| bad())?;
+        if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        Ipv6Net::new(addr, prefix).map_err(|_| bad())
+    }
+}
+
+impl Serialize for Ipv6Net {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ipv6Net {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One IPv6 address pool: `base` cut into subnets of prefix length `size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSpec6 {
+    /// The range to cut.
+    pub base: Ipv6Net,
+    /// The prefix length of each subnet cut from it.
+    pub size: u8,
+}
+
+/// dockerd's IPv6 default pool when none is configured (`deriveULABaseNetwork`): the ULA
+/// prefix `fd00::/8` followed by a 40-bit global ID — the 40 low bits of the first 8 bytes
+/// (big-endian) of the SHA-256 of `host_id` (the engine ID) — as a /48, cut into /64s. Stable
+/// for a given engine ID, apart between daemons.
+pub fn ula_pool(host_id: &str) -> PoolSpec6 {
+    use sha2::Digest as _;
+    let sha = sha2::Sha256::digest(host_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&sha[..8]);
+    let gid = u64::from_be_bytes(first) & ((1u64 << 40) - 1);
+    let addr = (0xfdu128 << 120) + (u128::from(gid) << 80);
+    PoolSpec6 { base: Ipv6Net { addr: Ipv6Addr::from(addr), prefix: 48 }, size: 64 }
+}
+
+/// Picks the first IPv6 subnet of `pools` (in order) that overlaps nothing in `in_use` nor in
+/// `host_routes` (a default route, prefix length 0, is ignored).
+///
+/// Errors with [`Error::NoAvailablePool6`] when every candidate is taken.
+pub fn allocate_subnet6(pools: &[PoolSpec6], in_use: &[Ipv6Net], host_routes: &[Ipv6Net]) -> Result<Ipv6Net> {
+    let taken: Vec<Ipv6Net> =
+        in_use.iter().chain(host_routes.iter().filter(|r| r.prefix > 0)).map(Ipv6Net::masked).collect();
+    for pool in pools {
+        if pool.size < pool.base.prefix || pool.size > 128 || pool.size == 0 {
+            continue;
+        }
+        let base = pool.base.masked();
+        let step: u128 = if pool.size == 128 { 1 } else { 1u128 << (128 - u32::from(pool.size)) };
+        let mut start = base.first();
+        let end = base.last();
+        loop {
+            let candidate = Ipv6Net { addr: Ipv6Addr::from(start), prefix: pool.size };
+            match taken.iter().filter(|t| t.overlaps(&candidate)).map(Ipv6Net::last).max() {
+                None => return Ok(candidate),
+                Some(last) => {
+                    // Skip past whatever is in the way, aligned on a candidate boundary.
+                    let Some(next) = last.checked_add(1) else { break };
+                    let next = next.max(start.saturating_add(step));
+                    let aligned = next.div_ceil(step).checked_mul(step);
+                    match aligned {
+                        Some(a) if a <= end && a > start => start = a,
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+    Err(Error::NoAvailablePool6)
+}
+
+/// Checks a user-requested IPv6 subnet against the IPv6 subnets in use (dockerd's
+/// [`Error::PoolOverlap`]) and against dockerd's bridge-driver rules: no multicast subnet, no
+/// clash with the link-local prefix `fe80::/64`.
+pub fn check_subnet6(subnet: Ipv6Net, in_use: &[Ipv6Net]) -> Result<()> {
+    let masked = subnet.masked();
+    if subnet.addr.is_multicast() {
+        return Err(Error::InvalidArgument(format!("multicast subnet '{subnet}' is not allowed")));
+    }
+    let link_local = Ipv6Net { addr: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), prefix: 64 };
+    if masked.overlaps(&link_local) {
+        return Err(Error::InvalidArgument(format!("'{subnet}' clashes with the Link-Local prefix 'fe80::/64'")));
+    }
+    if in_use.iter().any(|u| u.masked().overlaps(&masked)) {
+        return Err(Error::PoolOverlap);
+    }
+    Ok(())
+}
+
+/// The IPv6 addresses of one network: subnet, optional `--ip-range`, gateway, and every
+/// address handed out; the IPv6 counterpart of [`NetworkIpam`], persisted the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkIpam6 {
+    subnet: Ipv6Net,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip_range: Option<Ipv6Net>,
+    gateway: Ipv6Addr,
+    /// Addresses in use, the gateway included.
+    allocated: BTreeSet<Ipv6Addr>,
+    /// The last address handed out by a dynamic allocation (the serial cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last: Option<Ipv6Addr>,
+}
+
+impl NetworkIpam6 {
+    /// A network's IPv6 state: `subnet` (masked), an optional `--ip-range` inside it and an
+    /// optional `--gateway`; without one, the first free address of the range (of the subnet
+    /// when there is none) after the reserved subnet-router anycast address, e.g. `fd00:1::1`.
+    ///
+    /// Invalid combinations fail with dockerd's `invalid network config:` texts.
+    pub fn new(subnet: Ipv6Net, ip_range: Option<Ipv6Net>, gateway: Option<Ipv6Addr>) -> Result<Self> {
+        let mut errs = Vec::new();
+        if subnet != subnet.masked() {
+            errs.push(format!("invalid subnet {subnet}: it should be {}", subnet.masked()));
+        }
+        if let Some(r) = ip_range {
+            if r.prefix < subnet.prefix {
+                errs.push(format!("invalid ip-range {r}: CIDR block is bigger than its parent subnet {subnet}"));
+            }
+            if r != r.masked() {
+                errs.push(format!("invalid ip-range {r}: it should be {}", r.masked()));
+            }
+            if !subnet.overlaps(&r) {
+                errs.push(format!("invalid ip-range {r}: parent subnet {subnet} doesn't contain ip-range"));
+            }
+        }
+        if let Some(g) = gateway {
+            if !subnet.contains(g) {
+                errs.push(format!("invalid gateway {g}: parent subnet {subnet} doesn't contain this address"));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(Error::InvalidConfig(errs));
+        }
+        let mut ipam =
+            NetworkIpam6 { subnet, ip_range, gateway: Ipv6Addr::UNSPECIFIED, allocated: BTreeSet::new(), last: None };
+        ipam.gateway = ipam.allocate(gateway)?;
+        Ok(ipam)
+    }
+
+    /// The subnet.
+    pub fn subnet(&self) -> Ipv6Net {
+        self.subnet
+    }
+
+    /// The `--ip-range`, if any.
+    pub fn ip_range(&self) -> Option<Ipv6Net> {
+        self.ip_range
+    }
+
+    /// The gateway address (on the bridge).
+    pub fn gateway(&self) -> Ipv6Addr {
+        self.gateway
+    }
+
+    /// The gateway with the subnet's prefix length, e.g. `fd00:1::1/64`.
+    pub fn gateway_cidr(&self) -> Ipv6Net {
+        Ipv6Net { addr: self.gateway, prefix: self.subnet.prefix }
+    }
+
+    /// Whether `ip` is handed out (the gateway counts).
+    pub fn is_allocated(&self, ip: Ipv6Addr) -> bool {
+        self.allocated.contains(&ip)
+    }
+
+    /// Every address handed out, the gateway included, in order.
+    pub fn allocated(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.allocated.iter().copied()
+    }
+
+    /// Hands out an address: `requested` (a static `--ip6`, anywhere in the subnet) or the
+    /// next free one inside the range, serially.
+    ///
+    /// Errors: [`Error::AddressNotInSubnet`], [`Error::AddressInUse`] (taken, or the reserved
+    /// first address), [`Error::NoAvailableAddresses6`].
+    pub fn allocate(&mut self, requested: Option<Ipv6Addr>) -> Result<Ipv6Addr> {
+        let (lo, hi) = self.usable();
+        if let Some(ip) = requested {
+            if !self.subnet.contains(ip) {
+                return Err(Error::AddressNotInSubnet(ip.into()));
+            }
+            let n = u128::from(ip);
+            if n < lo || n > hi || self.allocated.contains(&ip) {
+                return Err(Error::AddressInUse);
+            }
+            self.allocated.insert(ip);
+            return Ok(ip);
+        }
+        let (rlo, rhi) = match self.ip_range {
+            Some(r) => (r.first().max(lo), r.last().min(hi)),
+            None => (lo, hi),
+        };
+        if rlo > rhi {
+            return Err(Error::NoAvailableAddresses6(String::new()));
+        }
+        let start = match self.last.map(u128::from) {
+            Some(l) if l >= rlo && l < rhi => l + 1,
+            _ => rlo,
+        };
+        let found = self.first_free(start, rhi).or_else(|| self.first_free(rlo, rhi));
+        match found {
+            Some(n) => {
+                let ip = Ipv6Addr::from(n);
+                self.allocated.insert(ip);
+                self.last = Some(ip);
+                Ok(ip)
+            }
+            None => Err(Error::NoAvailableAddresses6(String::new())),
+        }
+    }
+
+    /// Gives an address back. Returns whether it was allocated; the gateway is never released.
+    pub fn release(&mut self, ip: Ipv6Addr) -> bool {
+        if ip == self.gateway {
+            return false;
+        }
+        self.allocated.remove(&ip)
+    }
+
+    /// The allocatable span: everything but the first address (dockerd reserves the
+    /// subnet-router anycast address of every IPv6 pool).
+    fn usable(&self) -> (u128, u128) {
+        let (first, last) = (self.subnet.first(), self.subnet.last());
+        (first.saturating_add(1), last)
+    }
+
+    /// The lowest free address in `[lo, hi]`.
+    fn first_free(&self, lo: u128, hi: u128) -> Option<u128> {
+        if lo > hi {
+            return None;
+        }
+        let mut candidate = lo;
+        for a in self.allocated.range(Ipv6Addr::from(lo)..=Ipv6Addr::from(hi)) {
+            let a = u128::from(*a);
+            if a > candidate {
+                break;
+            }
+            candidate = a.checked_add(1)?;
+        }
+        (candidate <= hi).then_some(candidate)
     }
 }
 
@@ -630,6 +983,138 @@ mod tests {
             NetworkIpam::new(net("172.28.0.0/16"), None, Some(ip("172.28.255.255"))),
             Err(Error::AddressInUse)
         ));
+    }
+
+    fn net6(s: &str) -> Ipv6Net {
+        s.parse().unwrap()
+    }
+
+    fn ip6(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv6_cidr_parsing_and_arithmetic() {
+        let n = net6("fd00:1::5/64");
+        assert_eq!(n.to_string(), "fd00:1::5/64");
+        assert_eq!(n.masked().to_string(), "fd00:1::/64");
+        assert_eq!(n.last_addr(), ip6("fd00:1::ffff:ffff:ffff:ffff"));
+        assert!(n.contains(ip6("fd00:1::abcd")));
+        assert!(!n.contains(ip6("fd00:2::1")));
+        assert!(net6("fd00::/8").overlaps(&net6("fd12:3456::/64")));
+        assert!(!net6("fd00:1::/64").overlaps(&net6("fd00:2::/64")));
+        assert!(net6("::/0").contains(ip6("2001:db8::1")));
+        assert!(net6("fd00::/48").contains_net(&net6("fd00:0:0:7::/64")));
+        for bad in ["fd00::", "fd00::/129", "10.0.0.0/8", "x/8", "fd00::/+8", "fd00::/", "fd00::/0064"] {
+            assert!(bad.parse::<Ipv6Net>().is_err(), "{bad}");
+        }
+        let json = serde_json::to_string(&n).unwrap();
+        assert_eq!(json, "\"fd00:1::5/64\"");
+        assert_eq!(serde_json::from_str::<Ipv6Net>(&json).unwrap(), n);
+    }
+
+    #[test]
+    fn ula_pool_is_dockerd_s_derivation() {
+        // sha256("") = e3b0c44298fc1c14…: the 40 low bits of 0xe3b0c44298fc1c14 are
+        // 0x4298fc1c14, so the global ID is 42:98fc:1c14.
+        let p = ula_pool("");
+        assert_eq!(p.base.to_string(), "fd42:98fc:1c14::/48");
+        assert_eq!(p.size, 64);
+        // Stable for an engine ID, different between engine IDs.
+        assert_eq!(ula_pool("engine-a"), ula_pool("engine-a"));
+        assert_ne!(ula_pool("engine-a"), ula_pool("engine-b"));
+        assert!(net6("fd00::/8").contains_net(&ula_pool("engine-a").base));
+    }
+
+    #[test]
+    fn ipv6_subnets_from_the_pool() {
+        let pools = [PoolSpec6 { base: net6("fd42:98fc:1c14::/48"), size: 64 }];
+        assert_eq!(allocate_subnet6(&pools, &[], &[]).unwrap(), net6("fd42:98fc:1c14::/64"));
+        let used = [net6("fd42:98fc:1c14::/64"), net6("fd42:98fc:1c14:1::/64")];
+        assert_eq!(allocate_subnet6(&pools, &used, &[]).unwrap(), net6("fd42:98fc:1c14:2::/64"));
+        // A host route covering a few /64s is skipped; a default route is not in the way.
+        let routes = [net6("::/0"), net6("fd42:98fc:1c14::/62")];
+        assert_eq!(allocate_subnet6(&pools, &[], &routes).unwrap(), net6("fd42:98fc:1c14:4::/64"));
+        // The whole /48 taken: dockerd's message.
+        let err = allocate_subnet6(&pools, &[net6("fd42:98fc:1c14::/48")], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network"
+        );
+        let tiny = [PoolSpec6 { base: net6("fd00:9::/126"), size: 127 }];
+        assert_eq!(allocate_subnet6(&tiny, &[net6("fd00:9::/127")], &[]).unwrap(), net6("fd00:9::2/127"));
+        assert!(allocate_subnet6(&tiny, &[net6("fd00:9::/126")], &[]).is_err());
+    }
+
+    #[test]
+    fn ipv6_user_subnet_checks() {
+        let used = [net6("fd00:1::/64")];
+        let err = check_subnet6(net6("fd00:1::/48"), &used).unwrap_err();
+        assert_eq!(err.to_string(), "invalid pool request: Pool overlaps with other one on this address space");
+        check_subnet6(net6("fd00:2::/64"), &used).unwrap();
+        let err = check_subnet6(net6("ff02::/64"), &[]).unwrap_err();
+        assert_eq!(err.to_string(), "multicast subnet 'ff02::/64' is not allowed");
+        let err = check_subnet6(net6("fe80::/64"), &[]).unwrap_err();
+        assert_eq!(err.to_string(), "'fe80::/64' clashes with the Link-Local prefix 'fe80::/64'");
+    }
+
+    #[test]
+    fn ipv6_gateway_serial_and_static_allocation() {
+        let mut ipam = NetworkIpam6::new(net6("fd00:1::/64"), None, None).unwrap();
+        assert_eq!(ipam.gateway(), ip6("fd00:1::1"));
+        assert_eq!(ipam.gateway_cidr().to_string(), "fd00:1::1/64");
+        assert_eq!(ipam.allocate(None).unwrap(), ip6("fd00:1::2"));
+        assert_eq!(ipam.allocate(None).unwrap(), ip6("fd00:1::3"));
+        // Serial: a released address is not handed out again at once.
+        assert!(ipam.release(ip6("fd00:1::2")));
+        assert_eq!(ipam.allocate(None).unwrap(), ip6("fd00:1::4"));
+        assert!(!ipam.release(ipam.gateway()));
+        // Static addresses: anywhere in the subnet but the reserved first address.
+        assert_eq!(ipam.allocate(Some(ip6("fd00:1::ff"))).unwrap(), ip6("fd00:1::ff"));
+        assert_eq!(ipam.allocate(Some(ip6("fd00:1::ff"))).unwrap_err().to_string(), "Address already in use");
+        assert!(matches!(ipam.allocate(Some(ip6("fd00:1::"))), Err(Error::AddressInUse)));
+        // The last address is usable (no broadcast in IPv6).
+        assert!(ipam.allocate(Some(ip6("fd00:1::ffff:ffff:ffff:ffff"))).is_ok());
+        let err = ipam.allocate(Some(ip6("fd00:2::1"))).unwrap_err();
+        assert_eq!(err.to_string(), "invalid address fd00:2::1: It does not belong to any of this network's subnets");
+        assert_eq!(ipam.allocate(None).unwrap(), ip6("fd00:1::5"));
+        // JSON round trip keeps the cursor.
+        let json = serde_json::to_string(&ipam).unwrap();
+        let mut back: NetworkIpam6 = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ipam);
+        assert_eq!(back.allocate(None).unwrap(), ip6("fd00:1::6"));
+    }
+
+    #[test]
+    fn ipv6_ranges_gateways_exhaustion_and_errors() {
+        let mut ipam =
+            NetworkIpam6::new(net6("fd00:1::/64"), Some(net6("fd00:1::100/126")), Some(ip6("fd00:1::1"))).unwrap();
+        let got: Vec<String> = (0..4).map(|_| ipam.allocate(None).unwrap().to_string()).collect();
+        assert_eq!(got, ["fd00:1::100", "fd00:1::101", "fd00:1::102", "fd00:1::103"]);
+        let err = ipam.allocate(None).unwrap_err();
+        assert_eq!(err.to_string(), "no available IPv6 addresses on this network's address pools");
+        assert_eq!(
+            err.with_network("v6net", "abc").to_string(),
+            "no available IPv6 addresses on this network's address pools: v6net (abc)"
+        );
+        // Without --gateway, the range's first usable address.
+        let ipam = NetworkIpam6::new(net6("fd00:1::/64"), Some(net6("fd00:1::/120")), None).unwrap();
+        assert_eq!(ipam.gateway(), ip6("fd00:1::1"));
+        let err =
+            NetworkIpam6::new(net6("fd00:1::1/64"), Some(net6("fd00:9::/48")), Some(ip6("fd00:2::1"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid network config:\n\
+             invalid subnet fd00:1::1/64: it should be fd00:1::/64\n\
+             invalid ip-range fd00:9::/48: CIDR block is bigger than its parent subnet fd00:1::1/64\n\
+             invalid ip-range fd00:9::/48: parent subnet fd00:1::1/64 doesn't contain ip-range\n\
+             invalid gateway fd00:2::1: parent subnet fd00:1::1/64 doesn't contain this address"
+        );
+        // /127: one usable address (the gateway); /128: none.
+        let mut p2p = NetworkIpam6::new(net6("fd00:3::/127"), None, None).unwrap();
+        assert_eq!(p2p.gateway(), ip6("fd00:3::1"));
+        assert!(p2p.allocate(None).is_err());
+        assert!(matches!(NetworkIpam6::new(net6("fd00:3::/128"), None, None), Err(Error::NoAvailableAddresses6(_))));
     }
 
     #[test]

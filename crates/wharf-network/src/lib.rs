@@ -19,6 +19,10 @@
 //!
 //! Stop, in reverse: [`Nat::remove_endpoint`], [`detach_veth`], [`NetworkIpam::release`].
 //! Network removal: [`Nat::remove_network`], [`delete_bridge`]. Daemon stop: [`Nat::flush_all`].
+//!
+//! IPv6 networks add, beside each IPv4 step: a [`NetworkIpam6`] (subnet given or from
+//! [`ula_pool`]), the bridge's `address6`, [`enable_ipv6_forward`], the endpoint's `address6`
+//! and `gateway6`, and the `subnet6`/`address6` of the rules — all in the one `inet` table.
 
 mod bridge;
 mod error;
@@ -30,13 +34,13 @@ pub mod netns;
 pub mod service;
 
 pub use bridge::{
-    attach_veth, delete_bridge, detach_veth, enable_ip_forward, ensure_bridge, link_exists, BridgeConfig,
-    EndpointConfig, PortOptions, VethAttachment,
+    attach_veth, delete_bridge, detach_veth, enable_ip_forward, enable_ipv6_forward, ensure_bridge, link_exists,
+    BridgeConfig, EndpointConfig, PortOptions, VethAttachment,
 };
 pub use error::{Error, Result};
 pub use ipam::{
-    allocate_subnet, check_subnet, default_pools, mac_from_ipv4, Ipv4Net, MacAddr, NetworkIpam, PoolSpec,
-    DEFAULT_BRIDGE_SUBNET,
+    allocate_subnet, allocate_subnet6, check_subnet, check_subnet6, default_pools, mac_from_ipv4, ula_pool, Ipv4Net,
+    Ipv6Net, MacAddr, NetworkIpam, NetworkIpam6, PoolSpec, PoolSpec6, DEFAULT_BRIDGE_SUBNET,
 };
 pub use macvlan::{attach_macvlan, detach_macvlan};
 pub use nat::{EndpointRules, Nat, NetworkRules, PortMapping, Protocol, MAX_ID_LEN};

@@ -1,10 +1,11 @@
 //! Small rtnetlink steps shared by the drivers: look a link up, bring it up, add an address
-//! or a default route, delete a link, configure an endpoint interface inside a container.
+//! (IPv6 ones without duplicate address detection, as dockerd adds them, so they are usable at
+//! once) or a default route, delete a link, configure an endpoint interface inside a container.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
-use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
 use rtnetlink::{Handle, LinkUnspec, RouteMessageBuilder};
 
@@ -104,30 +105,43 @@ pub(crate) async fn delete_by_name(h: &Handle, name: &str) -> Result<bool> {
     }
 }
 
-/// The IPv4 addresses (with prefix lengths) of the link.
-pub(crate) async fn ipv4_addrs(h: &Handle, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
+/// The addresses (with prefix lengths) of the link, of both families.
+pub(crate) async fn addrs(h: &Handle, index: u32) -> Result<Vec<(IpAddr, u8)>> {
     let mut out = Vec::new();
     let mut stream = h.address().get().set_link_index_filter(index).execute();
     while let Some(msg) = stream.try_next().await.map_err(|e| Error::netlink("list addresses", e))? {
         if msg.header.index != index {
             continue;
         }
-        for a in &msg.attributes {
-            if let AddressAttribute::Local(IpAddr::V4(ip)) | AddressAttribute::Address(IpAddr::V4(ip)) = a {
-                out.push((*ip, msg.header.prefix_len));
-                break;
-            }
+        // IPv6 addresses carry only `Address`; IPv4 ones `Local` (and `Address`, the peer).
+        let local = msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Local(ip) => Some(*ip),
+            _ => None,
+        });
+        let address = msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(ip) => Some(*ip),
+            _ => None,
+        });
+        if let Some(ip) = local.or(address) {
+            out.push((ip, msg.header.prefix_len));
         }
     }
     Ok(out)
 }
 
-/// Adds `ip/prefix` to the link unless it is already there.
-pub(crate) async fn ensure_addr(h: &Handle, index: u32, ip: Ipv4Addr, prefix: u8, what: &str) -> Result<()> {
-    if ipv4_addrs(h, index).await?.contains(&(ip, prefix)) {
+/// Adds `ip/prefix` to the link unless it is already there; an IPv6 address is added with
+/// `nodad` (no duplicate address detection: usable at once, as dockerd adds them).
+pub(crate) async fn ensure_addr(h: &Handle, index: u32, ip: IpAddr, prefix: u8, what: &str) -> Result<()> {
+    if addrs(h, index).await?.contains(&(ip, prefix)) {
         return Ok(());
     }
-    match h.address().add(index, IpAddr::V4(ip), prefix).execute().await {
+    let mut req = h.address().add(index, ip, prefix);
+    if ip.is_ipv6() {
+        let msg = req.message_mut();
+        msg.header.flags = AddressHeaderFlags::Nodad;
+        msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    match req.execute().await {
         Ok(()) => Ok(()),
         Err(e) => {
             let e = Error::netlink(format!("add address {ip}/{prefix} to {what}"), e);
@@ -146,22 +160,42 @@ pub(crate) async fn add_default_route(h: &Handle, index: u32, gateway: Ipv4Addr)
     h.route().add(route).execute().await.map_err(|e| Error::netlink(format!("add default route via {gateway}"), e))
 }
 
-/// Inside a container's namespace: brings `lo` and `ifname` up, adds the address and, with
-/// a gateway, the default route.
-pub(crate) async fn configure_endpoint(
-    h: &Handle,
-    ifname: &str,
-    addr: Ipv4Addr,
-    prefix: u8,
-    gateway: Option<Ipv4Addr>,
-) -> Result<()> {
+/// Adds the IPv6 default route via `gateway` out of the link.
+pub(crate) async fn add_default_route6(h: &Handle, index: u32, gateway: Ipv6Addr) -> Result<()> {
+    let route = RouteMessageBuilder::<Ipv6Addr>::new().gateway(gateway).output_interface(index).build();
+    h.route().add(route).execute().await.map_err(|e| Error::netlink(format!("add default route via {gateway}"), e))
+}
+
+/// What [`configure_endpoint`] sets on a container's interface.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EndpointAddrs {
+    /// The IPv4 address and prefix length.
+    pub(crate) v4: (Ipv4Addr, u8),
+    /// The IPv4 default route's gateway, if any.
+    pub(crate) gateway: Option<Ipv4Addr>,
+    /// The IPv6 address and prefix length, if any.
+    pub(crate) v6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 default route's gateway, if any.
+    pub(crate) gateway6: Option<Ipv6Addr>,
+}
+
+/// Inside a container's namespace: brings `lo` and `ifname` up, adds the addresses and, with
+/// gateways, the default routes. (IPv6 must already be enabled on the interface when it gets
+/// an IPv6 address: see [`crate::bridge`].)
+pub(crate) async fn configure_endpoint(h: &Handle, ifname: &str, a: EndpointAddrs) -> Result<()> {
     let lo = index(h, "lo").await?;
     up(h, lo, "lo").await?;
     let idx = index(h, ifname).await?;
-    ensure_addr(h, idx, addr, prefix, ifname).await?;
+    ensure_addr(h, idx, IpAddr::V4(a.v4.0), a.v4.1, ifname).await?;
+    if let Some((ip, prefix)) = a.v6 {
+        ensure_addr(h, idx, IpAddr::V6(ip), prefix, ifname).await?;
+    }
     up(h, idx, ifname).await?;
-    if let Some(gw) = gateway {
+    if let Some(gw) = a.gateway {
         add_default_route(h, idx, gw).await?;
+    }
+    if let (Some(gw), Some(_)) = (a.gateway6, a.v6) {
+        add_default_route6(h, idx, gw).await?;
     }
     Ok(())
 }

@@ -51,12 +51,10 @@ pub fn attach_macvlan(host: &NetNs, parent: &str, ep: &EndpointConfig) -> Result
         })
     })?;
 
-    let (addr, prefix, gateway) = (ep.address.addr(), ep.address.prefix(), ep.gateway);
-    let configured =
-        netns::netlink(
-            &ep.container,
-            |h| async move { link::configure_endpoint(&h, ifname, addr, prefix, gateway).await },
-        );
+    let (addr, addrs) = (ep.address.addr(), ep.addrs());
+    let configured = ep.apply_ipv6_setting().and_then(|()| {
+        netns::netlink(&ep.container, |h| async move { link::configure_endpoint(&h, ifname, addrs).await })
+    });
     drop(container);
     if let Err(e) = configured {
         if let Err(cleanup) = detach_macvlan(&ep.container, ifname) {

@@ -1,6 +1,7 @@
 //! Netfilter rules for bridge networks and published ports, through the `nft` binary with
-//! JSON input (`nft -j -f -`), in the daemon's own table (`table ip <name>`, default `wharf`).
-//! No other table is ever read or changed.
+//! JSON input (`nft -j -f -`), in the daemon's own table (`table inet <name>`, default
+//! `wharf`: one table for both IPv4 and IPv6). No other table is ever read or changed — except
+//! an `ip` table of the same name, which older versions used and [`Nat::ensure`] deletes.
 //!
 //! Layout of the table (created once, atomically, on first use):
 //!
@@ -8,20 +9,24 @@
 //! set bridges      { type ifname }   every wharf bridge (for isolation)
 //! chain forward    filter hook forward priority 0:  jump isolation; jump published; jump networks
 //! chain isolation  per network: drop to other wharf bridges; internal: drop in/out; icc=false: drop same-bridge
-//! chain published  per endpoint: accept to container ip:port (published ports)
+//! chain published  per endpoint: accept to container ip[6]:port (published ports)
 //! chain networks   per network: accept established to the bridge; accept from it; drop the rest to it
 //! chain prerouting nat hook prerouting priority -100:  fib daddr type local jump ports
 //! chain output     nat hook output priority -100:      ip daddr != 127.0.0.0/8 fib daddr type local jump ports
-//! chain ports      per endpoint: [ip daddr HOST_IP] PROTO dport HOST_PORT dnat to CONTAINER_IP:PORT
-//! chain postrouting nat hook postrouting priority 100: per network: masquerade SUBNET leaving
-//!                  through another interface; masquerade DNATed traffic from SUBNET back into
-//!                  the bridge (hairpin)
+//!                                                      ip6 daddr != ::1 fib daddr type local jump ports
+//! chain ports      per endpoint: [ip daddr HOST_IP | meta nfproto ipv4] PROTO dport HOST_PORT dnat ip to CONTAINER_IP:PORT
+//!                                [ip6 daddr HOST_IP | meta nfproto ipv6] PROTO dport HOST_PORT dnat ip6 to [CONTAINER_IP6]:PORT
+//! chain postrouting nat hook postrouting priority 100: per network: masquerade SUBNET (and
+//!                  SUBNET6) leaving through another interface; masquerade DNATed traffic from
+//!                  the subnets back into the bridge (hairpin)
 //! ```
 //!
-//! Every rule carries a comment naming its owner — `n=<network>` (plus `b=<bridge>`) for a
-//! network's rules, `n=<network> e=<endpoint>` for an endpoint's — so removal lists the table
-//! and deletes exactly those rules by handle, in one transaction. Loopback clients
-//! (127.0.0.1) are not DNATed: the caller's userland proxy serves them.
+//! Rules keyed by interface names cover both families; address matches are per family (`ip`
+//! for IPv4, `ip6` for IPv6). Every rule carries a comment naming its owner — `n=<network>`
+//! (plus `b=<bridge>`) for a network's rules, `n=<network> e=<endpoint>` for an endpoint's —
+//! so removal lists the table and deletes exactly those rules by handle, in one transaction.
+//! Loopback clients (127.0.0.1, ::1) are not DNATed: the caller's userland proxy serves them,
+//! as it serves IPv6 host addresses published for a container without an IPv6 address.
 //!
 //! Containers talking to each other on one bridge never reach these hooks (they are bridged,
 //! not routed, and br_netfilter is not used): `icc=false` is enforced at layer 2 by isolated
@@ -29,7 +34,7 @@
 //! traffic.
 
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -38,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::ipam::Ipv4Net;
+use crate::ipam::{Ipv4Net, Ipv6Net};
 use crate::link::check_ifname;
 use crate::netns::NetNs;
 
@@ -55,6 +60,9 @@ const CH_PORTS: &str = "ports";
 /// The longest id accepted (comments are limited to 128 bytes by nft).
 pub const MAX_ID_LEN: usize = 56;
 
+/// The table's family: one table for IPv4 and IPv6.
+const FAMILY: &str = "inet";
+
 /// A transport protocol of a published port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -68,7 +76,8 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn as_str(self) -> &'static str {
+    /// `tcp`, `udp` or `sctp`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
@@ -83,8 +92,9 @@ impl Protocol {
 pub struct PortMapping {
     /// The protocol.
     pub protocol: Protocol,
-    /// The host address to publish on; `None` (or 0.0.0.0) means every local address.
-    pub host_ip: Option<Ipv4Addr>,
+    /// The host address to publish on: `0.0.0.0` (or `None`, as older records say) every
+    /// local IPv4 address, `::` every local IPv6 address, else that address only.
+    pub host_ip: Option<IpAddr>,
     /// The host port.
     pub host_port: u16,
     /// The container port.
@@ -100,6 +110,9 @@ pub struct NetworkRules {
     pub bridge: String,
     /// The network's subnet.
     pub subnet: Ipv4Net,
+    /// Its IPv6 subnet (`--ipv6` networks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<Ipv6Net>,
     /// `--internal`: no traffic in or out of the bridge except between its containers.
     pub internal: bool,
     /// Inter-container communication (`com.docker.network.bridge.enable_icc`, default true).
@@ -119,6 +132,10 @@ pub struct EndpointRules {
     pub bridge: String,
     /// The container's address on that network.
     pub address: Ipv4Addr,
+    /// Its IPv6 address there, if any (IPv6 host addresses are DNATed only to it; without one
+    /// they are left to the userland proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address6: Option<Ipv6Addr>,
     /// Its published ports.
     pub ports: Vec<PortMapping>,
 }
@@ -142,7 +159,7 @@ struct Listing {
 }
 
 impl Nat {
-    /// The table `ip <table>` (letters, digits, `_` and `-`, at most 32 bytes) in `netns`.
+    /// The table `inet <table>` (letters, digits, `_` and `-`, at most 32 bytes) in `netns`.
     /// Nothing is touched until the first call.
     pub fn new(table: &str, netns: NetNs) -> Result<Self> {
         let ok = !table.is_empty()
@@ -171,10 +188,30 @@ impl Nat {
         Ok(self.list()?.is_some())
     }
 
-    /// Creates the table with its chains and base rules unless it exists.
-    pub fn ensure(&self) -> Result<()> {
+    /// Creates the table with its chains and base rules unless it exists. An `ip` table of
+    /// the same name (the layout of older versions) is deleted first; returns whether there
+    /// was one, so the caller can install again what it held.
+    pub fn ensure(&self) -> Result<bool> {
         let _g = self.guard();
-        self.state().map(|_| ())
+        let legacy = self.delete_legacy()?;
+        self.state()?;
+        Ok(legacy)
+    }
+
+    /// Deletes the legacy `table ip <name>` if it exists.
+    fn delete_legacy(&self) -> Result<bool> {
+        match self.nft(&["list", "table", "ip", &self.table], None) {
+            Ok(_) => {
+                self.apply(
+                    vec![json!({"delete": {"table": {"family": "ip", "name": self.table}}})],
+                    "delete legacy table",
+                )?;
+                tracing::info!(table = %self.table, "deleted the legacy ip table (now inet)");
+                Ok(true)
+            }
+            Err(Error::Nft { stderr, .. }) if stderr.contains("No such file or directory") => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Installs (or replaces) the rules of a bridge network: isolation from the other wharf
@@ -186,42 +223,7 @@ impl Nat {
         let _g = self.guard();
         let state = self.state()?;
         let mut cmds = self.deletions(&state, |t| t.net == Some(&net.network_id) && t.ep.is_none());
-        let t = &self.table;
-        let tag = format!("n={} b={}", net.network_id, net.bridge);
-        let b = net.bridge.as_str();
-        let subnet = prefix(net.subnet.masked());
-        cmds.push(json!({"add": {"element": {"family": "ip", "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
-        let mut rule = |chain: &str, expr: Vec<Value>| cmds.push(add_rule(t, chain, expr, &tag));
-        if net.internal {
-            rule(CH_ISOLATION, vec![is("iifname", b), not("oifname", b), verdict("drop")]);
-            rule(CH_ISOLATION, vec![is("oifname", b), not("iifname", b), verdict("drop")]);
-        } else {
-            rule(
-                CH_ISOLATION,
-                vec![is("iifname", b), is("oifname", &format!("@{SET_BRIDGES}")), not("oifname", b), verdict("drop")],
-            );
-        }
-        if !net.icc {
-            rule(CH_ISOLATION, vec![is("iifname", b), is("oifname", b), verdict("drop")]);
-        }
-        rule(CH_NETWORKS, vec![is("oifname", b), ct_in("state", json!(["established", "related"])), verdict("accept")]);
-        rule(CH_NETWORKS, vec![is("iifname", b), verdict("accept")]);
-        rule(CH_NETWORKS, vec![is("oifname", b), verdict("drop")]);
-        if net.masquerade && !net.internal {
-            rule(
-                CH_POSTROUTING,
-                vec![payload("ip", "saddr", subnet.clone()), not("oifname", b), json!({"masquerade": null})],
-            );
-        }
-        rule(
-            CH_POSTROUTING,
-            vec![
-                is("oifname", b),
-                payload("ip", "saddr", subnet),
-                ct_in("status", json!("dnat")),
-                json!({"masquerade": null}),
-            ],
-        );
+        cmds.extend(network_cmds(&self.table, net));
         self.apply(cmds, "add network rules")
     }
 
@@ -237,7 +239,9 @@ impl Nat {
 
     /// Installs (or replaces) an endpoint's published ports: DNAT in `ports` (reached from
     /// prerouting and, for locally generated traffic to non-loopback local addresses, from
-    /// output) and the matching forward accept.
+    /// output) and the matching forward accept. A port published on an IPv4 host address goes
+    /// to the container's IPv4 address; one on an IPv6 host address to its IPv6 address, or
+    /// gets no rule when it has none (the userland proxy serves it).
     pub fn add_endpoint(&self, ep: &EndpointRules) -> Result<()> {
         check_id(&ep.network_id)?;
         check_id(&ep.endpoint_id)?;
@@ -245,26 +249,7 @@ impl Nat {
         let _g = self.guard();
         let state = self.state()?;
         let mut cmds = self.deletions(&state, |t| t.net == Some(&ep.network_id) && t.ep == Some(&ep.endpoint_id));
-        let t = &self.table;
-        let tag = format!("n={} e={}", ep.network_id, ep.endpoint_id);
-        let addr = ep.address.to_string();
-        for p in &ep.ports {
-            let proto = p.protocol.as_str();
-            let mut dnat = Vec::new();
-            if let Some(ip) = p.host_ip.filter(|ip| !ip.is_unspecified()) {
-                dnat.push(payload("ip", "daddr", json!(ip.to_string())));
-            }
-            dnat.push(payload(proto, "dport", json!(p.host_port)));
-            dnat.push(json!({"dnat": {"addr": addr, "port": p.container_port}}));
-            cmds.push(add_rule(t, CH_PORTS, dnat, &tag));
-            let accept = vec![
-                is("oifname", &ep.bridge),
-                payload("ip", "daddr", json!(addr)),
-                payload(proto, "dport", json!(p.container_port)),
-                verdict("accept"),
-            ];
-            cmds.push(add_rule(t, CH_PUBLISHED, accept, &tag));
-        }
+        cmds.extend(endpoint_cmds(&self.table, ep));
         self.apply(cmds, "add endpoint rules")
     }
 
@@ -278,13 +263,15 @@ impl Nat {
         self.apply(cmds, "remove endpoint rules")
     }
 
-    /// Deletes the whole table (daemon stop). A missing table is not an error.
+    /// Deletes the whole table (daemon stop), and a legacy `ip` table of the same name. A
+    /// missing table is not an error.
     pub fn flush_all(&self) -> Result<()> {
         let _g = self.guard();
+        self.delete_legacy()?;
         if self.list()?.is_none() {
             return Ok(());
         }
-        self.apply(vec![json!({"delete": {"table": {"family": "ip", "name": self.table}}})], "delete table")
+        self.apply(vec![json!({"delete": {"table": {"family": FAMILY, "name": self.table}}})], "delete table")
     }
 
     /// The table as `nft -j` lists it (for diagnostics and tests); `None` when it is missing.
@@ -308,15 +295,17 @@ impl Nat {
 
     fn skeleton(&self) -> Vec<Value> {
         let t = &self.table;
-        let chain = |name: &str| json!({"add": {"chain": {"family": "ip", "table": t, "name": name}}});
-        let base = |name: &str, kind: &str, hook: &str, prio: i32| json!({"add": {"chain": {"family": "ip", "table": t, "name": name, "type": kind, "hook": hook, "prio": prio, "policy": "accept"}}});
-        let rule = |chain: &str, expr: Vec<Value>| json!({"add": {"rule": {"family": "ip", "table": t, "chain": chain, "expr": expr}}});
+        let chain = |name: &str| json!({"add": {"chain": {"family": FAMILY, "table": t, "name": name}}});
+        let base = |name: &str, kind: &str, hook: &str, prio: i32| json!({"add": {"chain": {"family": FAMILY, "table": t, "name": name, "type": kind, "hook": hook, "prio": prio, "policy": "accept"}}});
+        let rule = |chain: &str, expr: Vec<Value>| json!({"add": {"rule": {"family": FAMILY, "table": t, "chain": chain, "expr": expr}}});
         let local =
             json!({"match": {"op": "==", "left": {"fib": {"result": "type", "flags": ["daddr"]}}, "right": "local"}});
         let loopback = json!({"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": {"prefix": {"addr": "127.0.0.0", "len": 8}}}});
+        let loopback6 =
+            json!({"match": {"op": "!=", "left": {"payload": {"protocol": "ip6", "field": "daddr"}}, "right": "::1"}});
         vec![
-            json!({"add": {"table": {"family": "ip", "name": t}}}),
-            json!({"add": {"set": {"family": "ip", "table": t, "name": SET_BRIDGES, "type": "ifname"}}}),
+            json!({"add": {"table": {"family": FAMILY, "name": t}}}),
+            json!({"add": {"set": {"family": FAMILY, "table": t, "name": SET_BRIDGES, "type": "ifname"}}}),
             chain(CH_ISOLATION),
             chain(CH_PUBLISHED),
             chain(CH_NETWORKS),
@@ -329,7 +318,8 @@ impl Nat {
             rule(CH_FORWARD, vec![jump(CH_PUBLISHED)]),
             rule(CH_FORWARD, vec![jump(CH_NETWORKS)]),
             rule(CH_PREROUTING, vec![local.clone(), jump(CH_PORTS)]),
-            rule(CH_OUTPUT, vec![loopback, local, jump(CH_PORTS)]),
+            rule(CH_OUTPUT, vec![loopback, local.clone(), jump(CH_PORTS)]),
+            rule(CH_OUTPUT, vec![loopback6, local, jump(CH_PORTS)]),
         ]
     }
 
@@ -349,10 +339,10 @@ impl Nat {
                     bridges.push(b);
                 }
             }
-            cmds.push(json!({"delete": {"rule": {"family": "ip", "table": t, "chain": chain, "handle": handle}}}));
+            cmds.push(json!({"delete": {"rule": {"family": FAMILY, "table": t, "chain": chain, "handle": handle}}}));
         }
         for b in bridges {
-            cmds.push(json!({"delete": {"element": {"family": "ip", "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
+            cmds.push(json!({"delete": {"element": {"family": FAMILY, "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
         }
         cmds
     }
@@ -383,7 +373,7 @@ impl Nat {
     }
 
     fn list_raw(&self) -> Result<Option<Value>> {
-        match self.nft(&["-j", "list", "table", "ip", &self.table], None) {
+        match self.nft(&["-j", "list", "table", FAMILY, &self.table], None) {
             Ok(out) => serde_json::from_str(&out)
                 .map(Some)
                 .map_err(|e| Error::Nft { op: "list table".into(), stderr: format!("unreadable JSON: {e}") }),
@@ -435,6 +425,87 @@ impl Nat {
     }
 }
 
+/// The commands that add a network's rules (its bridge in the isolation set included).
+fn network_cmds(t: &str, net: &NetworkRules) -> Vec<Value> {
+    let mut cmds = Vec::new();
+    let tag = format!("n={} b={}", net.network_id, net.bridge);
+    let b = net.bridge.as_str();
+    let subnet = prefix(net.subnet.masked());
+    cmds.push(json!({"add": {"element": {"family": FAMILY, "table": t, "name": SET_BRIDGES, "elem": [b]}}}));
+    let mut rule = |chain: &str, expr: Vec<Value>| cmds.push(add_rule(t, chain, expr, &tag));
+    if net.internal {
+        rule(CH_ISOLATION, vec![is("iifname", b), not("oifname", b), verdict("drop")]);
+        rule(CH_ISOLATION, vec![is("oifname", b), not("iifname", b), verdict("drop")]);
+    } else {
+        rule(
+            CH_ISOLATION,
+            vec![is("iifname", b), is("oifname", &format!("@{SET_BRIDGES}")), not("oifname", b), verdict("drop")],
+        );
+    }
+    if !net.icc {
+        rule(CH_ISOLATION, vec![is("iifname", b), is("oifname", b), verdict("drop")]);
+    }
+    rule(CH_NETWORKS, vec![is("oifname", b), ct_in("state", json!(["established", "related"])), verdict("accept")]);
+    rule(CH_NETWORKS, vec![is("iifname", b), verdict("accept")]);
+    rule(CH_NETWORKS, vec![is("oifname", b), verdict("drop")]);
+    let mut subnets = vec![("ip", subnet)];
+    if let Some(s6) = net.subnet6 {
+        subnets.push(("ip6", prefix6(s6.masked())));
+    }
+    for (family, subnet) in subnets {
+        if net.masquerade && !net.internal {
+            rule(
+                CH_POSTROUTING,
+                vec![payload(family, "saddr", subnet.clone()), not("oifname", b), json!({"masquerade": null})],
+            );
+        }
+        rule(
+            CH_POSTROUTING,
+            vec![
+                is("oifname", b),
+                payload(family, "saddr", subnet),
+                ct_in("status", json!("dnat")),
+                json!({"masquerade": null}),
+            ],
+        );
+    }
+    cmds
+}
+
+/// The commands that add an endpoint's rules (DNAT and forward accept per published port).
+fn endpoint_cmds(t: &str, ep: &EndpointRules) -> Vec<Value> {
+    let mut cmds = Vec::new();
+    let tag = format!("n={} e={}", ep.network_id, ep.endpoint_id);
+    for p in &ep.ports {
+        let proto = p.protocol.as_str();
+        let host_ip = p.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let (family, nfproto, addr) = match host_ip {
+            IpAddr::V4(_) => ("ip", "ipv4", ep.address.to_string()),
+            IpAddr::V6(_) => match ep.address6 {
+                Some(a6) => ("ip6", "ipv6", a6.to_string()),
+                None => continue,
+            },
+        };
+        let mut dnat = Vec::new();
+        if host_ip.is_unspecified() {
+            dnat.push(json!({"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": nfproto}}));
+        } else {
+            dnat.push(payload(family, "daddr", json!(host_ip.to_string())));
+        }
+        dnat.push(payload(proto, "dport", json!(p.host_port)));
+        dnat.push(json!({"dnat": {"family": family, "addr": addr, "port": p.container_port}}));
+        cmds.push(add_rule(t, CH_PORTS, dnat, &tag));
+        let accept = vec![
+            is("oifname", &ep.bridge),
+            payload(family, "daddr", json!(addr)),
+            payload(proto, "dport", json!(p.container_port)),
+            verdict("accept"),
+        ];
+        cmds.push(add_rule(t, CH_PUBLISHED, accept, &tag));
+    }
+    cmds
+}
+
 /// The owner a rule's comment names.
 struct Tag<'a> {
     net: Option<&'a str>,
@@ -469,7 +540,7 @@ fn check_id(id: &str) -> Result<()> {
 }
 
 fn add_rule(table: &str, chain: &str, expr: Vec<Value>, comment: &str) -> Value {
-    json!({"add": {"rule": {"family": "ip", "table": table, "chain": chain, "expr": expr, "comment": comment}}})
+    json!({"add": {"rule": {"family": FAMILY, "table": table, "chain": chain, "expr": expr, "comment": comment}}})
 }
 
 fn meta_match(op: &str, key: &str, value: &str) -> Value {
@@ -493,6 +564,10 @@ fn ct_in(key: &str, right: Value) -> Value {
 }
 
 fn prefix(net: Ipv4Net) -> Value {
+    json!({"prefix": {"addr": net.addr().to_string(), "len": net.prefix()}})
+}
+
+fn prefix6(net: Ipv6Net) -> Value {
     json!({"prefix": {"addr": net.addr().to_string(), "len": net.prefix()}})
 }
 
@@ -528,6 +603,130 @@ mod tests {
         assert!(check_id(&"a".repeat(MAX_ID_LEN + 1)).is_err());
         assert!(check_id("n=1").is_err());
         assert!(check_id("a b").is_err());
+    }
+
+    /// The rules of `cmds` as `chain: expressions # comment` lines, in nft's JSON words.
+    fn rules(cmds: &[Value]) -> Vec<String> {
+        cmds.iter()
+            .filter_map(|c| c.pointer("/add/rule"))
+            .map(|r| {
+                assert_eq!(r["family"], "inet");
+                assert_eq!(r["table"], "t");
+                format!("{}: {} # {}", r["chain"].as_str().unwrap(), r["expr"], r["comment"].as_str().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn network_rules_cover_both_families() {
+        let net = NetworkRules {
+            network_id: "n1".into(),
+            bridge: "br-n1".into(),
+            subnet: "10.1.0.0/24".parse().unwrap(),
+            subnet6: Some("fd00:1::/64".parse().unwrap()),
+            internal: false,
+            icc: true,
+            masquerade: true,
+        };
+        let cmds = network_cmds("t", &net);
+        assert_eq!(
+            cmds[0],
+            json!({"add": {"element": {"family": "inet", "table": "t", "name": "bridges", "elem": ["br-n1"]}}})
+        );
+        let r = rules(&cmds);
+        assert!(r.iter().all(|l| l.ends_with("# n=n1 b=br-n1")), "{r:#?}");
+        let masq = |fam: &str, addr: &str, len: u8| {
+            format!(
+                r#"postrouting: [{{"match":{{"left":{{"payload":{{"field":"saddr","protocol":"{fam}"}}}},"op":"==","right":{{"prefix":{{"addr":"{addr}","len":{len}}}}}}}}},{{"match":{{"left":{{"meta":{{"key":"oifname"}}}},"op":"!=","right":"br-n1"}}}},{{"masquerade":null}}] # n=n1 b=br-n1"#
+            )
+        };
+        assert!(r.contains(&masq("ip", "10.1.0.0", 24)), "{r:#?}");
+        assert!(r.contains(&masq("ip6", "fd00:1::", 64)), "{r:#?}");
+        let hairpin: Vec<&String> = r.iter().filter(|l| l.contains(r#""status""#)).collect();
+        assert_eq!(hairpin.len(), 2);
+        assert!(hairpin[1].contains(r#""protocol":"ip6""#) && hairpin[1].contains(r#""addr":"fd00:1::""#));
+        // Interface-keyed rules are family-free: the same for IPv6.
+        let isolation: Vec<&String> = r.iter().filter(|l| l.starts_with("isolation:")).collect();
+        assert_eq!(isolation.len(), 1);
+        assert!(!isolation[0].contains("protocol"));
+
+        // IPv4-only: no ip6 rule; internal: no masquerade, hairpin only.
+        let v4 = NetworkRules { subnet6: None, ..net.clone() };
+        assert!(rules(&network_cmds("t", &v4)).iter().all(|l| !l.contains("ip6")));
+        let internal = NetworkRules { internal: true, ..net };
+        let r = rules(&network_cmds("t", &internal));
+        assert_eq!(r.iter().filter(|l| l.contains("masquerade")).count(), 2, "{r:#?}");
+        assert!(r.iter().filter(|l| l.contains("masquerade")).all(|l| l.contains(r#""status""#)));
+    }
+
+    #[test]
+    fn endpoint_rules_dnat_per_family() {
+        let port = |host_ip: Option<&str>, host_port| PortMapping {
+            protocol: Protocol::Tcp,
+            host_ip: host_ip.map(|i| i.parse().unwrap()),
+            host_port,
+            container_port: 80,
+        };
+        let mut ep = EndpointRules {
+            network_id: "n1".into(),
+            endpoint_id: "e1".into(),
+            bridge: "br-n1".into(),
+            address: "10.1.0.2".parse().unwrap(),
+            address6: Some("fd00:1::2".parse().unwrap()),
+            ports: vec![
+                port(Some("0.0.0.0"), 8080),
+                port(Some("::"), 8080),
+                port(Some("::1"), 8081),
+                port(None, 8082),
+                port(Some("10.9.9.9"), 8083),
+            ],
+        };
+        let r = rules(&endpoint_cmds("t", &ep));
+        let dnat: Vec<&String> = r.iter().filter(|l| l.starts_with("ports:")).collect();
+        assert_eq!(dnat.len(), 5, "{r:#?}");
+        assert!(r.iter().all(|l| l.ends_with("# n=n1 e=e1")));
+        assert_eq!(
+            dnat[0].as_str(),
+            r#"ports: [{"match":{"left":{"meta":{"key":"nfproto"}},"op":"==","right":"ipv4"}},{"match":{"left":{"payload":{"field":"dport","protocol":"tcp"}},"op":"==","right":8080}},{"dnat":{"addr":"10.1.0.2","family":"ip","port":80}}] # n=n1 e=e1"#
+        );
+        assert_eq!(
+            dnat[1].as_str(),
+            r#"ports: [{"match":{"left":{"meta":{"key":"nfproto"}},"op":"==","right":"ipv6"}},{"match":{"left":{"payload":{"field":"dport","protocol":"tcp"}},"op":"==","right":8080}},{"dnat":{"addr":"fd00:1::2","family":"ip6","port":80}}] # n=n1 e=e1"#
+        );
+        assert!(dnat[2].contains(r#"{"payload":{"field":"daddr","protocol":"ip6"}},"op":"==","right":"::1"}"#));
+        // An older record's `None` is 0.0.0.0.
+        assert!(dnat[3].contains(r#""right":"ipv4""#) && dnat[3].contains(r#""family":"ip""#));
+        assert!(dnat[4].contains(r#""protocol":"ip"}},"op":"==","right":"10.9.9.9""#));
+        let accept: Vec<&String> = r.iter().filter(|l| l.starts_with("published:")).collect();
+        assert_eq!(
+            accept[1].as_str(),
+            r#"published: [{"match":{"left":{"meta":{"key":"oifname"}},"op":"==","right":"br-n1"}},{"match":{"left":{"payload":{"field":"daddr","protocol":"ip6"}},"op":"==","right":"fd00:1::2"}},{"match":{"left":{"payload":{"field":"dport","protocol":"tcp"}},"op":"==","right":80}},{"accept":null}] # n=n1 e=e1"#
+        );
+
+        // Without an IPv6 address, IPv6 host addresses get no rule (the userland proxy serves
+        // them).
+        ep.address6 = None;
+        let r = rules(&endpoint_cmds("t", &ep));
+        assert_eq!(r.len(), 6, "{r:#?}");
+        assert!(r.iter().all(|l| !l.contains("ip6") && !l.contains("ipv6")));
+    }
+
+    #[test]
+    fn the_skeleton_is_an_inet_table_with_both_loopback_exceptions() {
+        let nat = Nat::new("t", NetNs::Current).unwrap();
+        let cmds = nat.skeleton();
+        assert_eq!(cmds[0], json!({"add": {"table": {"family": "inet", "name": "t"}}}));
+        assert!(cmds.iter().all(|c| c.to_string().contains(r#""family":"inet""#)));
+        let output: Vec<String> = cmds
+            .iter()
+            .filter_map(|c| c.pointer("/add/rule"))
+            .filter(|r| r["chain"] == "output")
+            .map(|r| r["expr"].to_string())
+            .collect();
+        assert_eq!(output.len(), 2);
+        assert!(output[0].contains(r#""right":{"prefix":{"addr":"127.0.0.0","len":8}}"#));
+        assert!(output[1]
+            .contains(r#"{"match":{"left":{"payload":{"field":"daddr","protocol":"ip6"}},"op":"!=","right":"::1"}}"#));
     }
 
     #[test]

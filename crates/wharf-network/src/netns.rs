@@ -102,16 +102,42 @@ where
     })?
 }
 
+/// The file of a sysctl key: dots separate the levels, and a `/` in the key stands for a dot
+/// in a name (`net.ipv6.conf.br/1.disable_ipv6` is `…/conf/br.1/disable_ipv6`), as `sysctl(8)`
+/// spells it.
+fn sysctl_path(key: &str) -> String {
+    let rel: String = key
+        .chars()
+        .map(|c| match c {
+            '.' => '/',
+            '/' => '.',
+            c => c,
+        })
+        .collect();
+    format!("/proc/sys/{rel}")
+}
+
 /// Writes a sysctl under `/proc/sys` inside `ns` (`/proc/sys/net` shows the namespace of the
 /// thread that opens it).
 pub(crate) fn write_sysctl(ns: &NetNs, key: &str, value: &str) -> Result<()> {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let path = sysctl_path(key);
     ns.run(|| std::fs::write(&path, value))?.map_err(|e| Error::io(format!("write {path}"), e))
 }
 
 /// Reads a sysctl inside `ns`, trimmed.
 pub(crate) fn read_sysctl(ns: &NetNs, key: &str) -> Result<String> {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let path = sysctl_path(key);
     let s = ns.run(|| std::fs::read_to_string(&path))?.map_err(|e| Error::io(format!("read {path}"), e))?;
     Ok(s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_keys_map_to_proc_files() {
+        assert_eq!(sysctl_path("net.ipv4.ip_forward"), "/proc/sys/net/ipv4/ip_forward");
+        assert_eq!(sysctl_path("net.ipv6.conf.br/1.disable_ipv6"), "/proc/sys/net/ipv6/conf/br.1/disable_ipv6");
+    }
 }

@@ -11,13 +11,18 @@
 //! [`Networks::restore`] restarts the DNS servers of running containers when the daemon
 //! starts again (the kernel kept interfaces and rules).
 //!
+//! IPv6 (`--ipv6`): a network has a second IPAM state ([`NetworkIpam6`]) for its IPv6 subnet
+//! (given, or a /64 of the daemon's ULA prefix), its endpoints an IPv6 address next to the
+//! IPv4 one, the bridge the IPv6 gateway, the embedded DNS AAAA and `ip6.arpa` answers, and
+//! published ports an `[::]` binding next to the `0.0.0.0` one (when the host has IPv6).
+//!
 //! Invariants: a network's row, its IPAM state and its endpoints change in one transaction;
 //! kernel state is created before the row that names it and removed after the row is gone,
 //! so a crash leaves at most an unnamed bridge or rule, which `open` does not mind (creation
 //! is idempotent).
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -28,8 +33,9 @@ use wharf_store::{Db, Migration, Tx};
 use wharf_types::{Classify, ErrorKind, Event, EventType, Filters};
 
 use crate::{
-    allocate_subnet, attach_veth, delete_bridge, detach_veth, enable_ip_forward, ensure_bridge, Ipv4Net, MacAddr, Nat,
-    NetNs, NetworkIpam, NetworkRules, PoolSpec, PortOptions,
+    allocate_subnet, allocate_subnet6, attach_veth, delete_bridge, detach_veth, enable_ip_forward, enable_ipv6_forward,
+    ensure_bridge, Ipv4Net, Ipv6Net, MacAddr, Nat, NetNs, NetworkIpam, NetworkIpam6, NetworkRules, PoolSpec, PoolSpec6,
+    PortOptions,
 };
 
 /// This module's component name in the migrations table.
@@ -134,6 +140,13 @@ pub struct ServiceConfig {
     /// The `wharf-proxy` binary that serves published ports to the host's loopback (`None`:
     /// DNAT only).
     pub proxy: Option<std::path::PathBuf>,
+    /// Pools for the IPv6 subnets of `--ipv6` networks created without one: dockerd's ULA
+    /// /48 derived from the engine ID ([`crate::ula_pool`]).
+    pub pools6: Vec<PoolSpec6>,
+    /// `--ipv6`: the default `bridge` network has IPv6 too.
+    pub ipv6: bool,
+    /// `--fixed-cidr-v6`: the default bridge's IPv6 subnet (else one from `pools6`).
+    pub fixed_cidr_v6: Option<Ipv6Net>,
 }
 
 /// One IPAM pool as configured (`IPAM.Config[]`).
@@ -145,6 +158,17 @@ pub struct SubnetConfig {
     pub gateway: String,
     /// `--ip-range` (empty: the whole subnet).
     pub ip_range: String,
+    /// The subnet was picked from the default pools, not given (dockerd accepts a static
+    /// `--ip`/`--ip6` only on a subnet the user configured).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto: bool,
+}
+
+impl SubnetConfig {
+    /// Whether this is an IPv6 pool (by the form of its subnet).
+    pub fn is_ipv6(&self) -> bool {
+        self.subnet.contains(':')
+    }
 }
 
 /// A network as recorded.
@@ -163,7 +187,7 @@ pub struct Network {
     pub internal: bool,
     /// `--attachable`.
     pub attachable: bool,
-    /// `--ipv6` (not supported yet; refused when asked).
+    /// `--ipv6`: the network has an IPv6 subnet ([`Network::ipam6`]) too.
     pub enable_ipv6: bool,
     /// Driver options.
     pub options: BTreeMap<String, String>,
@@ -176,6 +200,8 @@ pub struct Network {
     pub subnets: Vec<SubnetConfig>,
     /// The address state of a bridge network.
     pub ipam: Option<NetworkIpam>,
+    /// Its IPv6 address state (`--ipv6` networks).
+    pub ipam6: Option<NetworkIpam6>,
     /// The bridge interface.
     pub bridge: Option<String>,
 }
@@ -207,6 +233,12 @@ pub struct Endpoint {
     pub mac: Option<MacAddr>,
     /// The requested static address (`--ip`), kept across restarts.
     pub static_ip: Option<Ipv4Addr>,
+    /// The IPv6 address and prefix (`--ipv6` networks).
+    pub address6: Option<Ipv6Net>,
+    /// The network's IPv6 gateway (the IPv6 default route goes there for `eth0`).
+    pub gateway6: Option<Ipv6Addr>,
+    /// The requested static IPv6 address (`--ip6`), kept across restarts.
+    pub static_ip6: Option<Ipv6Addr>,
     /// The host side of the veth pair while attached.
     pub host_ifname: Option<String>,
     /// Published ports (concrete host ports), on the container's first network.
@@ -222,8 +254,10 @@ pub struct PortRequest {
     pub protocol: crate::Protocol,
     /// The container's port.
     pub container_port: u16,
-    /// The host address (`None`: every address).
-    pub host_ip: Option<Ipv4Addr>,
+    /// The host address (`None`: every address, IPv4 and — when the host has IPv6 — IPv6,
+    /// as Docker publishes `-p 8080:80` on `0.0.0.0` and `[::]`; `0.0.0.0` or `::`: every
+    /// address of that family only).
+    pub host_ip: Option<IpAddr>,
     /// The host ports to pick from, inclusive; `(0, 0)`: an ephemeral port.
     pub host_ports: (u16, u16),
 }
@@ -260,39 +294,73 @@ fn ephemeral_range() -> (u16, u16) {
     }
 }
 
-/// Whether `ip:port/proto` can be bound now.
-fn port_free(protocol: crate::Protocol, ip: Option<Ipv4Addr>, port: u16) -> bool {
-    let addr = SocketAddr::new(IpAddr::V4(ip.unwrap_or(Ipv4Addr::UNSPECIFIED)), port);
-    match protocol {
-        crate::Protocol::Udp => std::net::UdpSocket::bind(addr).is_ok(),
-        _ => std::net::TcpListener::bind(addr).is_ok(),
+/// Whether `ip:port/proto` can be bound now. IPv6 addresses are tried with `IPV6_V6ONLY`, as
+/// the userland proxy binds them, so `0.0.0.0:80` and `[::]:80` are apart.
+fn port_free(protocol: crate::Protocol, ip: IpAddr, port: u16) -> bool {
+    let addr = SocketAddr::new(ip, port);
+    let IpAddr::V6(_) = ip else {
+        return match protocol {
+            crate::Protocol::Udp => std::net::UdpSocket::bind(addr).is_ok(),
+            _ => std::net::TcpListener::bind(addr).is_ok(),
+        };
+    };
+    use rustix::net::{sockopt, AddressFamily, SocketType};
+    let kind = if protocol == crate::Protocol::Udp { SocketType::DGRAM } else { SocketType::STREAM };
+    let Ok(fd) = rustix::net::socket(AddressFamily::INET6, kind, None) else { return false };
+    if sockopt::set_ipv6_v6only(&fd, true).is_err() {
+        return false;
     }
+    if kind == SocketType::STREAM && sockopt::set_socket_reuseaddr(&fd, true).is_err() {
+        return false;
+    }
+    rustix::net::bind(&fd, &addr).is_ok()
+}
+
+/// Whether the host can listen on IPv6 (`[::1]` is bindable: IPv6 is not disabled), as
+/// moby's `IsV6Listenable` decides whether `-p 8080:80` also gets an `[::]` binding.
+pub fn ipv6_listenable() -> bool {
+    std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+}
+
+/// Whether two host addresses of published ports collide: same family, and one of them is
+/// that family's unspecified address or both are the same.
+fn host_ips_overlap(a: IpAddr, b: IpAddr) -> bool {
+    a.is_ipv4() == b.is_ipv4() && (a.is_unspecified() || b.is_unspecified() || a == b)
 }
 
 /// Concrete host ports for `requests`, avoiding `taken` (ports of other endpoints) and ports in
-/// use on the host, with dockerd's messages when none is free.
-fn allocate_ports(requests: &[PortRequest], taken: &[crate::PortMapping]) -> SResult<Vec<crate::PortMapping>> {
+/// use on the host, with dockerd's messages when none is free. A request without a host
+/// address is published on `0.0.0.0` and, with `ipv6`, on `::` too, on the same host port (two
+/// mappings, as Docker reports them).
+fn allocate_ports(
+    requests: &[PortRequest],
+    taken: &[crate::PortMapping],
+    ipv6: bool,
+) -> SResult<Vec<crate::PortMapping>> {
+    let unspecified4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     let mut out: Vec<crate::PortMapping> = Vec::new();
     for r in requests {
+        let ips: Vec<IpAddr> = match r.host_ip {
+            Some(ip) => vec![ip],
+            None if ipv6 => vec![unspecified4, IpAddr::V6(Ipv6Addr::UNSPECIFIED)],
+            None => vec![unspecified4],
+        };
         let (lo, hi) = if r.host_ports == (0, 0) { ephemeral_range() } else { r.host_ports };
-        let busy = |p: u16| {
+        let busy = |ip: IpAddr, p: u16| {
             taken.iter().chain(out.iter()).any(|m| {
-                m.protocol == r.protocol
-                    && m.host_port == p
-                    && (m.host_ip.is_none() || r.host_ip.is_none() || m.host_ip == r.host_ip)
+                m.protocol == r.protocol && m.host_port == p && host_ips_overlap(m.host_ip.unwrap_or(unspecified4), ip)
             })
         };
+        let unusable = |p: u16| ips.iter().copied().find(|ip| busy(*ip, p) || !port_free(r.protocol, *ip, p));
         let span = u32::from(hi - lo) + 1;
         // Ephemeral ports start at a random offset, as the kernel's do.
         let start = if r.host_ports == (0, 0) { (std::process::id() ^ now_nanos() as u32) % span } else { 0 };
-        let found = (0..span)
-            .map(|i| lo + ((start + i) % span) as u16)
-            .find(|p| !busy(*p) && port_free(r.protocol, r.host_ip, *p));
+        let found = (0..span).map(|i| lo + ((start + i) % span) as u16).find(|p| unusable(*p).is_none());
         let Some(host_port) = found else {
-            let ip = r.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let proto = format!("{:?}", r.protocol).to_lowercase();
+            let ip = unusable(lo).unwrap_or(ips[0]);
+            let proto = r.protocol.as_str();
             let msg = if lo == hi {
-                format!("Bind for {ip}:{lo} failed: port is already allocated")
+                wharf_proxy::port_already_allocated(ip, lo)
             } else if r.host_ports == (0, 0) {
                 "no available ports in the ephemeral range".to_string()
             } else {
@@ -300,12 +368,14 @@ fn allocate_ports(requests: &[PortRequest], taken: &[crate::PortMapping]) -> SRe
             };
             return Err(ServiceError::new(ErrorKind::Conflict, msg));
         };
-        out.push(crate::PortMapping {
-            protocol: r.protocol,
-            host_ip: r.host_ip,
-            host_port,
-            container_port: r.container_port,
-        });
+        for ip in ips {
+            out.push(crate::PortMapping {
+                protocol: r.protocol,
+                host_ip: Some(ip),
+                host_port,
+                container_port: r.container_port,
+            });
+        }
     }
     Ok(out)
 }
@@ -319,6 +389,34 @@ pub struct EndpointRequest {
     pub aliases: Vec<String>,
     /// `IPAMConfig.IPv4Address`.
     pub ipv4: Option<Ipv4Addr>,
+    /// `IPAMConfig.IPv6Address`.
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+/// dockerd's checks of a static `IPAMConfig.IPv6Address` against network `n`
+/// (`validateEndpointSettings` / `IsInRange`): the texts of the problems found, to be joined
+/// under `invalid endpoint settings:`. Empty when there is none (or no static IPv6 address).
+pub fn ipv6_endpoint_errors(n: &Network, ipv6: Option<Ipv6Addr>) -> Vec<String> {
+    let Some(ip) = ipv6 else { return Vec::new() };
+    if n.predefined() {
+        return vec!["user specified IP address is supported on user defined networks only".into()];
+    }
+    let statics: Vec<&SubnetConfig> = n.subnets.iter().filter(|c| c.is_ipv6() && !c.auto).collect();
+    if statics.is_empty() {
+        return vec![
+            "user specified IP address is supported only when connecting to networks with user configured subnets"
+                .into(),
+        ];
+    }
+    let within = statics.iter().any(|c| {
+        let range = if c.ip_range.is_empty() { &c.subnet } else { &c.ip_range };
+        range.parse::<Ipv6Net>().is_ok_and(|r| r.contains(ip))
+    });
+    if within {
+        Vec::new()
+    } else {
+        vec![format!("no configured subnet or ip-range contain the IP address {ip}")]
+    }
 }
 
 /// What [`Networks::plan`] decided for a container.
@@ -326,6 +424,9 @@ pub struct EndpointRequest {
 pub struct Plan {
     /// `/etc/hosts` lines for the container itself (address → names).
     pub hosts: Vec<(Ipv4Addr, Vec<String>)>,
+    /// The IPv6 address on its first network, if that network has IPv6 (Docker's
+    /// `/etc/hosts` names the hostname with it too).
+    pub ipv6: Option<Ipv6Addr>,
     /// The embedded DNS serves it (user-defined networks): resolv.conf must name 127.0.0.11.
     pub embedded_dns: bool,
 }
@@ -388,6 +489,9 @@ fn delete_endpoint(tx: &Tx<'_>, network_id: &str, container_id: &str, ep: &Endpo
         if let (Some(ipam), Some(addr)) = (net.ipam.as_mut(), ep.address) {
             ipam.release(addr.addr());
         }
+        if let (Some(ipam6), Some(addr)) = (net.ipam6.as_mut(), ep.address6) {
+            ipam6.release(addr.addr());
+        }
         put_network(tx, &net)?;
     }
     tx.execute("DELETE FROM endpoints WHERE network_id = ?1 AND container_id = ?2", params![network_id, container_id])?;
@@ -448,6 +552,71 @@ fn host_routes() -> Vec<Ipv4Net> {
     out
 }
 
+/// The host's IPv6 routes (destinations, from `/proc/net/ipv6_route`), which new IPv6
+/// subnets avoid; link-local and multicast routes and the default route are left out.
+fn host_routes6() -> Vec<Ipv6Net> {
+    let text = std::fs::read_to_string("/proc/net/ipv6_route").unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 2 {
+            continue;
+        }
+        let (Ok(dst), Ok(prefix)) = (u128::from_str_radix(f[0], 16), u8::from_str_radix(f[1], 16)) else { continue };
+        let addr = Ipv6Addr::from(dst);
+        let local_scope = addr.segments()[0] & 0xffc0 == 0xfe80 || addr.is_multicast();
+        if prefix == 0 || prefix == 128 || local_scope {
+            continue;
+        }
+        if let Ok(n) = Ipv6Net::new(addr, prefix) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// A bad `IPAM.Config` entry: dockerd's `invalid network config:` with one line.
+fn invalid_config(line: String) -> ServiceError {
+    ServiceError::from(crate::Error::InvalidConfig(vec![line]))
+}
+
+/// The IPv6 pool of a create request: subnet, range and gateway, checked for their family as
+/// dockerd's `ValidateIPAM` does (`parent subnet is an IPv6 block`).
+fn parse_v6_config(c: &SubnetConfig) -> SResult<(Ipv6Net, Option<Ipv6Net>, Option<Ipv6Addr>)> {
+    let subnet: Ipv6Net = c
+        .subnet
+        .parse()
+        .map_err(|_| invalid_config(format!("invalid subnet {}: invalid CIDR block notation", c.subnet)))?;
+    let ip_range = if c.ip_range.is_empty() {
+        None
+    } else if c.ip_range.contains(':') {
+        Some(
+            c.ip_range
+                .parse::<Ipv6Net>()
+                .map_err(|_| invalid_config(format!("invalid ip-range {}: invalid CIDR block notation", c.ip_range)))?,
+        )
+    } else {
+        return Err(invalid_config(format!("invalid ip-range {}: parent subnet is an IPv6 block", c.ip_range)));
+    };
+    let gateway = if c.gateway.is_empty() {
+        None
+    } else {
+        match c.gateway.parse::<IpAddr>() {
+            Ok(IpAddr::V6(g)) => Some(g),
+            Ok(IpAddr::V4(_)) => {
+                return Err(invalid_config(format!("invalid gateway {}: parent subnet is an IPv6 block", c.gateway)))
+            }
+            Err(_) => {
+                return Err(ServiceError::new(
+                    ErrorKind::InvalidArgument,
+                    format!("invalid gateway address {}", c.gateway),
+                ))
+            }
+        }
+    };
+    Ok((subnet, ip_range, gateway))
+}
+
 /// Docker's filter of a network list.
 pub fn matches(n: &Network, f: &Filters, in_use: bool) -> bool {
     if f.contains("name") && !f.get("name").any(|v| n.name.contains(v)) {
@@ -498,9 +667,10 @@ impl Networks {
             lock: Mutex::new(()),
         };
         svc.ensure_predefined()?;
-        if let Some(nat) = &svc.nat {
-            nat.ensure()?;
-        }
+        let legacy = match &svc.nat {
+            Some(nat) => nat.ensure()?,
+            None => false,
+        };
         enable_ip_forward(&NetNs::Current)?;
         for n in svc.list_all()? {
             svc.dns.set_network_name(&n.id, &n.name);
@@ -508,7 +678,34 @@ impl Networks {
                 svc.realize(&n)?;
             }
         }
+        if legacy {
+            // The rules of an older version's `ip` table are gone: install the published
+            // ports of the endpoints again, in the new table.
+            svc.reinstall_endpoint_rules();
+        }
         Ok(svc)
+    }
+
+    /// Installs the published-port rules of every endpoint that has some.
+    fn reinstall_endpoint_rules(&self) {
+        let Some(nat) = &self.nat else { return };
+        for n in self.list_all().unwrap_or_default() {
+            let Some(bridge) = n.bridge.clone() else { continue };
+            for (_, ep) in self.endpoints(&n.id).unwrap_or_default() {
+                let Some(addr) = ep.address.filter(|_| !ep.ports.is_empty()) else { continue };
+                let rules = crate::EndpointRules {
+                    network_id: n.id[..12].to_string(),
+                    endpoint_id: ep.endpoint_id[..12].to_string(),
+                    bridge: bridge.clone(),
+                    address: addr.addr(),
+                    address6: ep.address6.map(|a| a.addr()),
+                    ports: ep.ports.clone(),
+                };
+                if let Err(e) = nat.add_endpoint(&rules) {
+                    tracing::warn!(network = %n.name, "reinstalling published ports: {e}");
+                }
+            }
+        }
     }
 
     /// The names the embedded DNS answers.
@@ -518,28 +715,37 @@ impl Networks {
 
     fn ensure_predefined(&self) -> SResult<()> {
         let bip = self.cfg.bip;
+        let v4_config = SubnetConfig {
+            subnet: bip.masked().to_string(),
+            gateway: bip.addr().to_string(),
+            ip_range: self.cfg.fixed_cidr.map(|r| r.to_string()).unwrap_or_default(),
+            auto: false,
+        };
         self.db.tx(|tx| {
             let all = all_networks(tx)?;
             let existing: Vec<String> = all.iter().map(|n| n.name.clone()).collect();
-            // The default bridge follows the daemon's `--bridge`, `--bip` and `--fixed-cidr`
-            // at every start (as dockerd), unless containers are still on it.
+            // The default bridge follows the daemon's `--bridge`, `--bip`, `--fixed-cidr`,
+            // `--ipv6` and `--fixed-cidr-v6` at every start (as dockerd), unless containers
+            // are still on it.
             if let Some(old) = all.iter().find(|n| n.name == "bridge") {
-                let range = self.cfg.fixed_cidr.map(|r| r.to_string()).unwrap_or_default();
-                let same = old.bridge.as_deref() == Some(self.cfg.bridge.as_str())
-                    && old.subnets.first().is_some_and(|s| {
-                        s.subnet == bip.masked().to_string()
-                            && s.gateway == bip.addr().to_string()
-                            && s.ip_range == range
-                    });
+                let old_v4 = old.subnets.iter().find(|s| !s.is_ipv6());
+                let same_v4 = old_v4.is_some_and(|s| {
+                    s.subnet == v4_config.subnet && s.gateway == v4_config.gateway && s.ip_range == v4_config.ip_range
+                });
+                let old_v6 = old.ipam6.as_ref().filter(|_| old.enable_ipv6).map(NetworkIpam6::subnet);
+                let same_v6 = match (self.cfg.ipv6, old_v6) {
+                    (false, None) => true,
+                    (true, Some(s6)) => self.cfg.fixed_cidr_v6.is_none_or(|f| f.masked() == s6),
+                    _ => false,
+                };
+                let same = old.bridge.as_deref() == Some(self.cfg.bridge.as_str()) && same_v4 && same_v6;
                 if !same && endpoints_of_network(tx, &old.id)?.is_empty() {
                     tx.execute("DELETE FROM networks WHERE id = ?1", params![old.id])?;
                     let mut n = old.clone();
                     n.ipam = Some(NetworkIpam::new(bip.masked(), self.cfg.fixed_cidr, Some(bip.addr()))?);
-                    n.subnets = vec![SubnetConfig {
-                        subnet: bip.masked().to_string(),
-                        gateway: bip.addr().to_string(),
-                        ip_range: range,
-                    }];
+                    n.subnets = vec![v4_config.clone()];
+                    let others: Vec<Network> = all.iter().filter(|x| x.id != old.id).cloned().collect();
+                    self.default_bridge_v6(&mut n, &others)?;
                     n.bridge = Some(self.cfg.bridge.clone());
                     n.options.insert("com.docker.network.bridge.name".into(), self.cfg.bridge.clone());
                     put_network(tx, &n)?;
@@ -556,12 +762,9 @@ impl Networks {
                         let ipam = NetworkIpam::new(subnet, self.cfg.fixed_cidr, Some(bip.addr()))?;
                         n.driver = "bridge".into();
                         n.created = now_nanos();
-                        n.subnets = vec![SubnetConfig {
-                            subnet: subnet.to_string(),
-                            gateway: bip.addr().to_string(),
-                            ip_range: self.cfg.fixed_cidr.map(|r| r.to_string()).unwrap_or_default(),
-                        }];
+                        n.subnets = vec![v4_config.clone()];
                         n.ipam = Some(ipam);
+                        self.default_bridge_v6(&mut n, &all)?;
                         n.bridge = Some(self.cfg.bridge.clone());
                         for (k, v) in [
                             ("com.docker.network.bridge.default_bridge", "true"),
@@ -583,12 +786,45 @@ impl Networks {
         })
     }
 
+    /// The default bridge's IPv6 side from the daemon's `--ipv6` and `--fixed-cidr-v6` (a
+    /// subnet of the IPv6 pools without the latter), or none; `others` are the other networks.
+    fn default_bridge_v6(&self, n: &mut Network, others: &[Network]) -> SResult<()> {
+        n.enable_ipv6 = self.cfg.ipv6;
+        n.ipam6 = None;
+        if !self.cfg.ipv6 {
+            return Ok(());
+        }
+        let in_use6: Vec<Ipv6Net> = others.iter().filter_map(|o| o.ipam6.as_ref().map(NetworkIpam6::subnet)).collect();
+        let (subnet6, auto) = match self.cfg.fixed_cidr_v6 {
+            Some(f) => (f.masked(), false),
+            None => (allocate_subnet6(&self.cfg.pools6, &in_use6, &host_routes6())?, true),
+        };
+        let ipam6 = NetworkIpam6::new(subnet6, None, None)?;
+        n.subnets.push(SubnetConfig {
+            subnet: subnet6.to_string(),
+            gateway: ipam6.gateway().to_string(),
+            ip_range: String::new(),
+            auto,
+        });
+        n.ipam6 = Some(ipam6);
+        Ok(())
+    }
+
     /// The bridge and rules of a bridge network (idempotent).
     fn realize(&self, n: &Network) -> SResult<()> {
         let (Some(bridge), Some(ipam)) = (&n.bridge, &n.ipam) else { return Ok(()) };
+        let ipam6 = n.ipam6.as_ref().filter(|_| n.enable_ipv6);
+        if ipam6.is_some() {
+            enable_ipv6_forward(&NetNs::Current)?;
+        }
         ensure_bridge(
             &NetNs::Current,
-            &crate::BridgeConfig { name: bridge.clone(), address: ipam.gateway_cidr(), mtu: self.cfg.mtu },
+            &crate::BridgeConfig {
+                name: bridge.clone(),
+                address: ipam.gateway_cidr(),
+                mtu: self.cfg.mtu,
+                address6: ipam6.map(NetworkIpam6::gateway_cidr),
+            },
         )?;
         if let Some(nat) = &self.nat {
             let opt = |k: &str| n.options.get(k).map(String::as_str) != Some("false");
@@ -596,6 +832,7 @@ impl Networks {
                 network_id: n.id[..12].to_string(),
                 bridge: bridge.clone(),
                 subnet: ipam.subnet(),
+                subnet6: ipam6.map(NetworkIpam6::subnet),
                 internal: n.internal,
                 icc: opt("com.docker.network.bridge.enable_icc"),
                 masquerade: opt("com.docker.network.bridge.enable_ip_masquerade"),
@@ -724,22 +961,36 @@ impl Networks {
                 ));
             }
         }
-        if enable_ipv6 {
-            return Err(ServiceError::new(ErrorKind::InvalidArgument, "IPv6 networks are not supported yet"));
-        }
-        if subnets.len() > 1 {
+        // One pool per family (the IPv6 one only counts with `--ipv6`; without it, dockerd
+        // keeps it in the configuration but gives the network no IPv6).
+        let (v6_confs, v4_confs): (Vec<&SubnetConfig>, Vec<&SubnetConfig>) = subnets.iter().partition(|c| c.is_ipv6());
+        if v4_confs.len() > 1 {
             return Err(ServiceError::new(
                 ErrorKind::InvalidArgument,
                 "only one IPv4 subnet per network is supported yet",
             ));
         }
+        if v6_confs.len() > 1 {
+            return Err(ServiceError::new(
+                ErrorKind::InvalidArgument,
+                "only one IPv6 subnet per network is supported yet",
+            ));
+        }
+        let v6_conf = match v6_confs.first() {
+            Some(c) if c.subnet.parse::<Ipv6Net>().is_err() => {
+                return Err(invalid_config(format!("invalid subnet {}: invalid CIDR block notation", c.subnet)))
+            }
+            Some(c) => Some((*c).clone()),
+            None => None,
+        };
         let all = self.list_all()?;
         if all.iter().any(|n| n.name == name) {
             return Err(ServiceError::new(ErrorKind::Conflict, format!("network with name {name} already exists")));
         }
         let in_use: Vec<Ipv4Net> = all.iter().filter_map(|n| n.ipam.as_ref().map(NetworkIpam::subnet)).collect();
-        let conf = subnets.first().cloned().unwrap_or_default();
-        let subnet = if conf.subnet.is_empty() {
+        let conf = v4_confs.first().map(|c| (*c).clone()).unwrap_or_default();
+        let auto4 = conf.subnet.is_empty();
+        let subnet = if auto4 {
             allocate_subnet(&self.cfg.pools, &in_use, &host_routes())?
         } else {
             let s = parse_net(&conf.subnet)?;
@@ -755,6 +1006,34 @@ impl Networks {
             })?)
         };
         let ipam = NetworkIpam::new(subnet, ip_range, gateway)?;
+        let mut configs = vec![SubnetConfig {
+            subnet: subnet.to_string(),
+            gateway: ipam.gateway().to_string(),
+            ip_range: ip_range.map(|r| r.to_string()).unwrap_or_default(),
+            auto: auto4,
+        }];
+        let ipam6 = if enable_ipv6 {
+            let in_use6: Vec<Ipv6Net> = all.iter().filter_map(|n| n.ipam6.as_ref().map(NetworkIpam6::subnet)).collect();
+            let (subnet6, range6, gateway6, auto6) = match &v6_conf {
+                Some(c) => {
+                    let (s6, r6, g6) = parse_v6_config(c)?;
+                    crate::check_subnet6(s6, &in_use6)?;
+                    (s6, r6, g6, false)
+                }
+                None => (allocate_subnet6(&self.cfg.pools6, &in_use6, &host_routes6())?, None, None, true),
+            };
+            let ipam6 = NetworkIpam6::new(subnet6, range6, gateway6)?;
+            configs.push(SubnetConfig {
+                subnet: subnet6.to_string(),
+                gateway: ipam6.gateway().to_string(),
+                ip_range: range6.map(|r| r.to_string()).unwrap_or_default(),
+                auto: auto6,
+            });
+            Some(ipam6)
+        } else {
+            configs.extend(v6_conf);
+            None
+        };
         let id = random_id();
         let bridge = (driver == "bridge").then(|| {
             options.get("com.docker.network.bridge.name").cloned().unwrap_or_else(|| format!("br-{}", &id[..12]))
@@ -770,12 +1049,9 @@ impl Networks {
             options,
             labels,
             ipam_options,
-            subnets: vec![SubnetConfig {
-                subnet: subnet.to_string(),
-                gateway: ipam.gateway().to_string(),
-                ip_range: ip_range.map(|r| r.to_string()).unwrap_or_default(),
-            }],
+            subnets: configs,
             ipam: Some(ipam),
+            ipam6,
             bridge,
         };
         self.realize(&n)?;
@@ -880,6 +1156,17 @@ impl Networks {
                         "user specified IP address is supported on user defined networks only",
                     ));
                 }
+                let errs = ipv6_endpoint_errors(&n, req.ipv6);
+                if !errs.is_empty() {
+                    return Err(ServiceError::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "invalid config for network {}: invalid endpoint settings:\n{}",
+                            n.name,
+                            errs.join("\n")
+                        ),
+                    ));
+                }
                 let mut net = n.clone();
                 let ipam = net.ipam.as_mut().expect("bridge and macvlan networks have IPAM");
                 let existing: Option<String> = tx
@@ -891,10 +1178,15 @@ impl Networks {
                     .optional()?;
                 let mut ep: Endpoint = match existing {
                     Some(r) => serde_json::from_str(&r).unwrap_or_default(),
-                    None => Endpoint { endpoint_id: random_id(), static_ip: req.ipv4, ..Default::default() },
+                    None => Endpoint {
+                        endpoint_id: random_id(),
+                        static_ip: req.ipv4,
+                        static_ip6: req.ipv6,
+                        ..Default::default()
+                    },
                 };
                 if ep.address.is_none() {
-                    let ip = ipam.allocate(ep.static_ip)?;
+                    let ip = ipam.allocate(ep.static_ip).map_err(|e| e.with_network(&n.name, &n.id))?;
                     ep.address = Some(Ipv4Net::new(ip, ipam.subnet().prefix())?);
                 }
                 let ip = ep.address.expect("allocated above").addr();
@@ -903,6 +1195,22 @@ impl Networks {
                 ep.ifname = format!("eth{i}");
                 ep.gateway = Some(ipam.gateway());
                 ep.mac = Some(crate::mac_from_ipv4(ip));
+                match net.ipam6.as_mut().filter(|_| n.enable_ipv6) {
+                    Some(ipam6) => {
+                        if ep.address6.is_none() {
+                            let ip6 = ipam6.allocate(ep.static_ip6).map_err(|e| e.with_network(&n.name, &n.id))?;
+                            ep.address6 = Some(Ipv6Net::new(ip6, ipam6.subnet().prefix())?);
+                        }
+                        ep.gateway6 = Some(ipam6.gateway());
+                    }
+                    None => {
+                        ep.address6 = None;
+                        ep.gateway6 = None;
+                    }
+                }
+                if i == 0 {
+                    plan.ipv6 = ep.address6.map(|a| a.addr());
+                }
                 put_network(tx, &net)?;
                 tx.execute(
                     "INSERT INTO endpoints (network_id, container_id, record) VALUES (?1, ?2, ?3)
@@ -950,39 +1258,54 @@ impl Networks {
         for (n, mut ep) in eps.clone() {
             if n.driver == "macvlan" {
                 let (Some(parent), Some(addr)) = (n.options.get("parent").cloned(), ep.address) else { continue };
+                let gateway_network = ep.ifname == "eth0" && !n.internal;
                 let cfg = crate::EndpointConfig {
                     container: NetNs::Pid(pid as u32),
                     ifname: ep.ifname.clone(),
                     address: addr,
                     mac: ep.mac,
-                    gateway: if ep.ifname == "eth0" && !n.internal { ep.gateway } else { None },
+                    gateway: if gateway_network { ep.gateway } else { None },
                     mtu: self.cfg.mtu,
+                    address6: ep.address6,
+                    gateway6: if gateway_network { ep.gateway6 } else { None },
                 };
                 ep.mac = Some(crate::attach_macvlan(&NetNs::Current, &parent, &cfg)?);
                 self.save_endpoint(&n.id, container_id, &ep)?;
                 continue;
             }
             let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
+            // The default routes go to the first network, unless it is internal.
+            let gateway_network = ep.ifname == "eth0" && !n.internal;
             let cfg = crate::EndpointConfig {
                 container: NetNs::Pid(pid as u32),
                 ifname: ep.ifname.clone(),
                 address: addr,
                 mac: ep.mac,
-                // The default route goes to the first network, unless it is internal.
-                gateway: if ep.ifname == "eth0" && !n.internal { ep.gateway } else { None },
+                gateway: if gateway_network { ep.gateway } else { None },
                 mtu: self.cfg.mtu,
+                address6: ep.address6,
+                gateway6: if gateway_network { ep.gateway6 } else { None },
             };
             let att = attach_veth(&NetNs::Current, &bridge, &cfg, port_options(&n))?;
             ep.host_ifname = Some(att.host_ifname);
             ep.mac = Some(att.mac);
             // Ports are published on the first network's endpoint.
             if ep.ifname == "eth0" && !ports.is_empty() && !n.internal {
-                ep.ports = allocate_ports(ports, &taken)?;
+                // `-p 8080:80` is published on `[::]` too when the host has IPv6 and something
+                // serves it: DNAT to the container's IPv6 address, or the userland proxy.
+                let ipv6 = ipv6_listenable() && (ep.address6.is_some() || self.cfg.proxy.is_some());
+                ep.ports = allocate_ports(ports, &taken, ipv6)?;
                 // Record first: a failure below still lets `release` find what was made.
                 let record = ep.clone();
                 self.save_endpoint(&n.id, container_id, &record)?;
                 for m in ep.ports.clone() {
-                    match self.start_proxy(&m, addr.addr()) {
+                    // An IPv6 host address goes to the container's IPv6 address, or to its
+                    // IPv4 one when it has none (as docker-proxy does).
+                    let target = match (m.host_ip, ep.address6) {
+                        (Some(IpAddr::V6(_)), Some(a6)) => IpAddr::V6(a6.addr()),
+                        _ => IpAddr::V4(addr.addr()),
+                    };
+                    match self.start_proxy(&m, target) {
                         Ok(Some(pid)) => ep.proxies.push(pid),
                         Ok(None) => {}
                         Err(e) => {
@@ -997,6 +1320,7 @@ impl Networks {
                         endpoint_id: ep.endpoint_id[..12].to_string(),
                         bridge: bridge.clone(),
                         address: addr.addr(),
+                        address6: ep.address6.map(|a| a.addr()),
                         ports: ep.ports.clone(),
                     })?;
                 }
@@ -1016,7 +1340,13 @@ impl Networks {
             user_defined = true;
             let mut names = vec![ep.container_name.clone()];
             names.extend(ep.aliases.iter().cloned());
-            self.dns.set_endpoint(&n.id, container_id, names, ep.address.map(|a| a.addr()), None);
+            self.dns.set_endpoint(
+                &n.id,
+                container_id,
+                names,
+                ep.address.map(|a| a.addr()),
+                ep.address6.map(|a| a.addr()),
+            );
         }
         let running = self.servers.lock().unwrap_or_else(|e| e.into_inner()).contains_key(container_id);
         if user_defined && !running {
@@ -1040,7 +1370,7 @@ impl Networks {
 
     /// Starts the userland proxy of `m` towards `container_ip` (TCP and UDP; SCTP has DNAT
     /// only, as with Docker); its pid.
-    fn start_proxy(&self, m: &crate::PortMapping, container_ip: Ipv4Addr) -> SResult<Option<u32>> {
+    fn start_proxy(&self, m: &crate::PortMapping, container_ip: IpAddr) -> SResult<Option<u32>> {
         let Some(program) = &self.cfg.proxy else { return Ok(None) };
         let proto = match m.protocol {
             crate::Protocol::Tcp => wharf_proxy::Proto::Tcp,
@@ -1049,9 +1379,9 @@ impl Networks {
         };
         let spec = wharf_proxy::ProxySpec {
             proto,
-            host_ip: IpAddr::V4(m.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            host_ip: m.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             host_port: m.host_port,
-            container_ip: IpAddr::V4(container_ip),
+            container_ip,
             container_port: m.container_port,
         };
         let mut child = wharf_proxy::spawn(program, &wharf_proxy::Args::new(spec), wharf_proxy::READY_TIMEOUT)
@@ -1088,21 +1418,40 @@ impl Networks {
                 format!("endpoint with name {container_name} already exists in network {}", n.name),
             ));
         }
+        let errs = ipv6_endpoint_errors(&n, req.ipv6);
+        if !errs.is_empty() {
+            return Err(ServiceError::new(
+                ErrorKind::InvalidArgument,
+                format!("invalid endpoint settings:\n{}", errs.join("\n")),
+            ));
+        }
         let ifname =
             (0..).map(|i| format!("eth{i}")).find(|f| !eps.iter().any(|(_, e)| &e.ifname == f)).expect("a free name");
         let ep = self.db.tx(|tx| {
             let mut net = get_network(tx, &n.id)?.ok_or_else(|| ServiceError::not_found(&req.network))?;
+            let enable_ipv6 = net.enable_ipv6;
             let ipam = net.ipam.as_mut().expect("bridge networks have IPAM");
-            let ip = ipam.allocate(req.ipv4)?;
+            let ip = ipam.allocate(req.ipv4).map_err(|e| e.with_network(&n.name, &n.id))?;
+            let (address, gateway) = (Some(Ipv4Net::new(ip, ipam.subnet().prefix())?), Some(ipam.gateway()));
+            let (address6, gateway6) = match net.ipam6.as_mut().filter(|_| enable_ipv6) {
+                Some(ipam6) => {
+                    let ip6 = ipam6.allocate(req.ipv6).map_err(|e| e.with_network(&n.name, &n.id))?;
+                    (Some(Ipv6Net::new(ip6, ipam6.subnet().prefix())?), Some(ipam6.gateway()))
+                }
+                None => (None, None),
+            };
             let ep = Endpoint {
                 endpoint_id: random_id(),
                 container_name: container_name.to_string(),
                 aliases: req.aliases.clone(),
                 ifname: ifname.clone(),
-                address: Some(Ipv4Net::new(ip, ipam.subnet().prefix())?),
-                gateway: Some(ipam.gateway()),
+                address,
+                gateway,
                 mac: Some(crate::mac_from_ipv4(ip)),
                 static_ip: req.ipv4,
+                address6,
+                gateway6,
+                static_ip6: req.ipv6,
                 host_ifname: None,
                 ports: Vec::new(),
                 proxies: Vec::new(),
@@ -1123,6 +1472,8 @@ impl Networks {
             mac: ep.mac,
             gateway: None,
             mtu: self.cfg.mtu,
+            address6: ep.address6,
+            gateway6: None,
         };
         let mut ep = ep;
         match attach_veth(&NetNs::Current, &bridge, &cfg, port_options(&n)) {
@@ -1233,5 +1584,153 @@ impl Networks {
     /// An IPv4 address as Docker prints it in `/etc/hosts`.
     pub fn ip_of(ep: &Endpoint) -> Option<IpAddr> {
         ep.address.map(|a| IpAddr::V4(a.addr()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PortMapping, Protocol};
+
+    fn req(host_ip: Option<&str>, port: u16) -> PortRequest {
+        PortRequest {
+            protocol: Protocol::Tcp,
+            container_port: 80,
+            host_ip: host_ip.map(|i| i.parse().unwrap()),
+            host_ports: (port, port),
+        }
+    }
+
+    /// A port nothing on the host uses now, on both families.
+    fn free_port() -> u16 {
+        loop {
+            let l = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            drop(l);
+            if port_free(Protocol::Tcp, IpAddr::V6(Ipv6Addr::UNSPECIFIED), p) {
+                return p;
+            }
+        }
+    }
+
+    #[test]
+    fn unspecified_host_addresses_publish_on_both_families() {
+        let p = free_port();
+        let got = allocate_ports(&[req(None, p)], &[], true).unwrap();
+        let ips: Vec<String> = got.iter().map(|m| m.host_ip.unwrap().to_string()).collect();
+        assert_eq!(ips, ["0.0.0.0", "::"]);
+        assert!(got.iter().all(|m| m.host_port == p && m.container_port == 80));
+        // Without IPv6 on the host (or anything to serve it): IPv4 only.
+        let got = allocate_ports(&[req(None, p)], &[], false).unwrap();
+        assert_eq!(got.len(), 1);
+        // An explicit address publishes on that family only.
+        for ip in ["0.0.0.0", "::", "127.0.0.1", "::1"] {
+            let got = allocate_ports(&[req(Some(ip), p)], &[], true).unwrap();
+            assert_eq!(got.len(), 1, "{ip}");
+            assert_eq!(got[0].host_ip, Some(ip.parse().unwrap()));
+        }
+        // Ephemeral: the same host port on both families.
+        let got = allocate_ports(&[req(None, 0)], &[], true).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].host_port, got[1].host_port);
+    }
+
+    #[test]
+    fn ports_held_by_other_endpoints_are_refused_per_family() {
+        let p = free_port();
+        let held = |ip: Option<&str>| PortMapping {
+            protocol: Protocol::Tcp,
+            host_ip: ip.map(|i| i.parse().unwrap()),
+            host_port: p,
+            container_port: 80,
+        };
+        // An older record's `None` is 0.0.0.0.
+        let err = allocate_ports(&[req(None, p)], &[held(None)], true).unwrap_err();
+        assert_eq!(err.message, format!("Bind for 0.0.0.0:{p} failed: port is already allocated"));
+        assert_eq!(err.kind, ErrorKind::Conflict);
+        let err = allocate_ports(&[req(None, p)], &[held(Some("::"))], true).unwrap_err();
+        assert_eq!(err.message, format!("Bind for :::{p} failed: port is already allocated"));
+        let err = allocate_ports(&[req(Some("::1"), p)], &[held(Some("::"))], true).unwrap_err();
+        assert_eq!(err.message, format!("Bind for ::1:{p} failed: port is already allocated"));
+        // The other family, or another address of the same family, is fine.
+        assert!(allocate_ports(&[req(Some("::"), p)], &[held(Some("0.0.0.0"))], true).is_ok());
+        assert!(allocate_ports(&[req(Some("127.0.0.1"), p)], &[held(Some("::"))], true).is_ok());
+        assert!(allocate_ports(&[req(Some("::1"), p)], &[held(Some("127.0.0.1"))], true).is_ok());
+        // Ports in use on the host, IPv6 included (checked with IPV6_V6ONLY, as the proxy binds).
+        let l6 = std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, p)).unwrap();
+        let err = allocate_ports(&[req(None, p)], &[], true).unwrap_err();
+        assert_eq!(err.message, format!("Bind for :::{p} failed: port is already allocated"));
+        assert!(allocate_ports(&[req(Some("0.0.0.0"), p)], &[], true).is_ok());
+        drop(l6);
+        assert!(host_ips_overlap("::".parse().unwrap(), "::1".parse().unwrap()));
+        assert!(!host_ips_overlap("0.0.0.0".parse().unwrap(), "::".parse().unwrap()));
+        assert!(!host_ips_overlap("::1".parse().unwrap(), "::2".parse().unwrap()));
+    }
+
+    fn network(name: &str, subnets: &[(&str, &str, bool)]) -> Network {
+        Network {
+            name: name.into(),
+            enable_ipv6: true,
+            subnets: subnets
+                .iter()
+                .map(|(s, r, auto)| SubnetConfig {
+                    subnet: (*s).into(),
+                    ip_range: (*r).into(),
+                    auto: *auto,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn static_ipv6_addresses_follow_dockerd_s_rules() {
+        let ip = |s: &str| Some(s.parse::<Ipv6Addr>().unwrap());
+        let n = network("v6", &[("10.1.0.0/24", "", false), ("fd00:1::/64", "", false)]);
+        assert!(ipv6_endpoint_errors(&n, None).is_empty());
+        assert!(ipv6_endpoint_errors(&n, ip("fd00:1::9")).is_empty());
+        assert_eq!(
+            ipv6_endpoint_errors(&n, ip("fd00:2::9")),
+            ["no configured subnet or ip-range contain the IP address fd00:2::9"]
+        );
+        // With an ip-range, inside the range.
+        let ranged = network("r", &[("fd00:1::/64", "fd00:1::100/120", false)]);
+        assert!(ipv6_endpoint_errors(&ranged, ip("fd00:1::105")).is_empty());
+        assert_eq!(ipv6_endpoint_errors(&ranged, ip("fd00:1::5")).len(), 1);
+        // An IPv6 subnet picked from the pools, or none at all: not a user-configured subnet.
+        let auto = network("a", &[("10.1.0.0/24", "", false), ("fd42::/64", "", true)]);
+        let v4 = network("b", &[("10.1.0.0/24", "", false)]);
+        for n in [&auto, &v4] {
+            assert_eq!(
+                ipv6_endpoint_errors(n, ip("fd42::9")),
+                ["user specified IP address is supported only when connecting to networks with user configured subnets"]
+            );
+        }
+        let default = network("bridge", &[("172.17.0.0/16", "", false)]);
+        assert_eq!(
+            ipv6_endpoint_errors(&default, ip("fd00::9")),
+            ["user specified IP address is supported on user defined networks only"]
+        );
+    }
+
+    #[test]
+    fn old_records_load_with_ipv6_defaults() {
+        // Records written before IPv6 support: no ipam6, address6, …
+        let n: Network = serde_json::from_str(
+            r#"{"id":"x","name":"n","driver":"bridge","subnets":[{"subnet":"10.1.0.0/24","gateway":"10.1.0.1","ip_range":""}]}"#,
+        )
+        .unwrap();
+        assert!(n.ipam6.is_none() && !n.enable_ipv6 && !n.subnets[0].auto && !n.subnets[0].is_ipv6());
+        let ep: Endpoint = serde_json::from_str(
+            r#"{"endpoint_id":"e","address":"10.1.0.2/24","ports":[{"protocol":"tcp","host_ip":null,"host_port":80,"container_port":80},{"protocol":"udp","host_ip":"127.0.0.1","host_port":53,"container_port":53}]}"#,
+        )
+        .unwrap();
+        assert!(ep.address6.is_none() && ep.gateway6.is_none() && ep.static_ip6.is_none());
+        assert_eq!(ep.ports[1].host_ip, Some("127.0.0.1".parse().unwrap()));
+        // And new ones round-trip.
+        let ep6 = Endpoint { address6: Some("fd00:1::2/64".parse().unwrap()), ..ep };
+        let back: Endpoint = serde_json::from_str(&serde_json::to_string(&ep6).unwrap()).unwrap();
+        assert_eq!(back, ep6);
     }
 }

@@ -145,9 +145,9 @@ impl Ns {
             .collect()
     }
 
-    /// The comments of every rule of `ip <table>`.
+    /// The comments of every rule of `inet <table>`.
     fn nft_comments(&self, table: &str) -> Vec<String> {
-        let out = self.exec(&["nft", "-j", "list", "table", "ip", table]);
+        let out = self.exec(&["nft", "-j", "list", "table", "inet", table]);
         if !out.status.success() {
             return Vec::new();
         }
@@ -192,8 +192,8 @@ struct TestNet {
 impl TestNet {
     fn new(host: &Ns, bridge: &str, subnet: &str) -> TestNet {
         let ipam = NetworkIpam::new(net(subnet), None, None).unwrap();
-        ensure_bridge(&host.netns(), &BridgeConfig { name: bridge.into(), address: ipam.gateway_cidr(), mtu: None })
-            .unwrap();
+        let cfg = BridgeConfig { name: bridge.into(), address: ipam.gateway_cidr(), mtu: None, address6: None };
+        ensure_bridge(&host.netns(), &cfg).unwrap();
         TestNet { bridge: bridge.into(), ipam }
     }
 
@@ -202,6 +202,7 @@ impl TestNet {
             network_id: id.into(),
             bridge: self.bridge.clone(),
             subnet: self.ipam.subnet(),
+            subnet6: None,
             internal: false,
             icc: true,
             masquerade: true,
@@ -225,6 +226,8 @@ impl TestNet {
             mac: None,
             gateway: gateway.then(|| self.ipam.gateway()),
             mtu: None,
+            address6: None,
+            gateway6: None,
         };
         let att = attach_veth(&host.netns(), &self.bridge, &ep, port).unwrap();
         (ip, att)
@@ -244,7 +247,7 @@ fn bridge_is_created_and_deleted_idempotently() {
     }
     let h = Ns::new();
     let ns = h.netns();
-    let cfg = BridgeConfig { name: "wbr0".into(), address: net("10.31.0.1/24"), mtu: Some(1400) };
+    let cfg = BridgeConfig { name: "wbr0".into(), address: net("10.31.0.1/24"), mtu: Some(1400), address6: None };
     ensure_bridge(&ns, &cfg).unwrap();
     ensure_bridge(&ns, &cfg).unwrap();
     let link = h.link("wbr0");
@@ -324,6 +327,8 @@ fn containers_on_one_bridge_reach_each_other() {
         mac: None,
         gateway: None,
         mtu: None,
+        address6: None,
+        gateway6: None,
     };
     let err = attach_veth(&h.netns(), "wbr1", &ep, PortOptions::default()).unwrap_err();
     assert!(matches!(err, Error::LinkConflict(_)), "{err}");
@@ -462,6 +467,11 @@ struct Server {
 
 impl Server {
     fn start(ns: &Ns, port: u16, tag: &'static str) -> Server {
+        Server::start_on(ns, SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), tag)
+    }
+
+    /// A server bound to `bind` (an IPv6 address binds IPv6 only).
+    fn start_on(ns: &Ns, bind: SocketAddr, tag: &'static str) -> Server {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
         let netns = ns.netns();
@@ -469,7 +479,7 @@ impl Server {
         let thread = std::thread::spawn(move || {
             netns
                 .run(move || {
-                    let listener = TcpListener::bind(("0.0.0.0", port)).unwrap();
+                    let listener = TcpListener::bind(bind).unwrap();
                     listener.set_nonblocking(true).unwrap();
                     tx.send(()).unwrap();
                     while !flag.load(Ordering::SeqCst) {
@@ -549,6 +559,7 @@ fn published_ports_are_reachable() {
         endpoint_id: "c1".into(),
         bridge: "wbr8".into(),
         address: ip1,
+        address6: None,
         ports,
     };
     nat.add_endpoint(&ep).unwrap();
@@ -603,6 +614,8 @@ fn macvlan_on_a_veth_parent() {
         mac: None,
         gateway: Some("10.50.0.1".parse().unwrap()),
         mtu: Some(1400),
+        address6: None,
+        gateway6: None,
     };
     let mac = attach_macvlan(&h.netns(), "mvp0", &ep).unwrap();
     assert_eq!(mac.to_string(), "02:42:0a:32:00:02");
@@ -623,4 +636,182 @@ fn macvlan_on_a_veth_parent() {
     assert!(detach_macvlan(&c.netns(), "eth0").unwrap());
     assert!(!detach_macvlan(&c.netns(), "eth0").unwrap());
     assert_eq!(c.links(), ["lo"]);
+}
+
+impl Ns {
+    fn ping6(&self, ip: &str) -> bool {
+        self.exec(&["busybox", "ping", "-6", "-c1", "-W1", ip]).status.success()
+    }
+
+    /// `addr/prefix flags…` of the interface's global IPv6 addresses.
+    fn ipv6(&self, dev: &str) -> Vec<String> {
+        let addrs = self.ip_json(&["-6", "addr", "show", "dev", dev, "scope", "global"]);
+        addrs
+            .iter()
+            .flat_map(|a| a["addr_info"].as_array().cloned().unwrap_or_default())
+            .filter(|i| i.get("local").is_some())
+            .map(|i| {
+                let mut flags = Vec::new();
+                for f in ["nodad", "tentative", "dadfailed"] {
+                    if i.get(f).is_some_and(|v| v == true) {
+                        flags.push(f);
+                    }
+                }
+                format!(
+                    "{}/{}{}",
+                    i["local"].as_str().unwrap(),
+                    i["prefixlen"],
+                    if flags.is_empty() { String::new() } else { format!(" {}", flags.join(" ")) }
+                )
+            })
+            .collect()
+    }
+
+    fn sysctl(&self, key: &str) -> String {
+        let out = self.exec(&["cat", &format!("/proc/sys/{}", key.replace('.', "/"))]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+fn net6(s: &str) -> Ipv6Net {
+    s.parse().unwrap()
+}
+
+#[test]
+fn dual_stack_bridge_endpoints_and_published_ports() {
+    if !can_run() {
+        return;
+    }
+    let h = host_with_forwarding();
+    enable_ipv6_forward(&h.netns()).unwrap();
+    assert_eq!(h.sysctl("net.ipv6.conf.all.forwarding"), "1");
+    let client = Ns::new();
+    wire(&h, "ext0", None, &client, "ext1", None);
+    h.ip(&["addr", "add", "fd00:201::1/64", "dev", "ext0", "nodad"]);
+    client.ip(&["addr", "add", "fd00:201::2/64", "dev", "ext1", "nodad"]);
+    let (c1, c2, c4) = (Ns::new(), Ns::new(), Ns::new());
+    let mut ipam = NetworkIpam::new(net("10.41.0.0/24"), None, None).unwrap();
+    let mut ipam6 = NetworkIpam6::new(net6("fd00:41::/64"), None, None).unwrap();
+    let cfg = BridgeConfig {
+        name: "wbr9".into(),
+        address: ipam.gateway_cidr(),
+        mtu: None,
+        address6: Some(ipam6.gateway_cidr()),
+    };
+    ensure_bridge(&h.netns(), &cfg).unwrap();
+    ensure_bridge(&h.netns(), &cfg).unwrap();
+    assert_eq!(h.ipv6("wbr9"), ["fd00:41::1/64 nodad"]);
+    let mut attach = |c: &Ns, v6: bool| {
+        let ip = ipam.allocate(None).unwrap();
+        let ip6 = v6.then(|| ipam6.allocate(None).unwrap());
+        let ep = EndpointConfig {
+            container: c.netns(),
+            ifname: "eth0".into(),
+            address: Ipv4Net::new(ip, 24).unwrap(),
+            mac: None,
+            gateway: Some(ipam.gateway()),
+            mtu: None,
+            address6: ip6.map(|a| Ipv6Net::new(a, 64).unwrap()),
+            gateway6: ip6.map(|_| ipam6.gateway()),
+        };
+        attach_veth(&h.netns(), "wbr9", &ep, PortOptions { hairpin: true, isolated: false }).unwrap();
+        (ip, ip6)
+    };
+    let (ip1, ip61) = attach(&c1, true);
+    let (_, ip62) = attach(&c2, true);
+    let (_, none) = attach(&c4, false);
+    let (ip61, ip62) = (ip61.unwrap(), ip62.unwrap());
+    assert_eq!((ip61.to_string(), ip62.to_string(), none), ("fd00:41::2".into(), "fd00:41::3".into(), None));
+    // The address is usable at once (no DAD), the default route goes to the gateway, IPv6 is
+    // on; the IPv4-only endpoint has IPv6 off, as dockerd leaves it.
+    assert_eq!(c1.ipv6("eth0"), ["fd00:41::2/64 nodad"]);
+    let routes = c1.ip_json(&["-6", "route", "show", "default"]);
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!((routes[0]["gateway"].as_str(), routes[0]["dev"].as_str()), (Some("fd00:41::1"), Some("eth0")));
+    assert_eq!(c1.sysctl("net.ipv6.conf.eth0.disable_ipv6"), "0");
+    assert_eq!(c4.sysctl("net.ipv6.conf.eth0.disable_ipv6"), "1");
+    assert!(c4.ipv6("eth0").is_empty());
+    assert!(c1.ping6("fd00:41::3"));
+    assert!(c2.ping6("fd00:41::2"));
+    assert!(c1.ping6("fd00:41::1"));
+
+    let nat = Nat::new("wharf-v6", h.netns()).unwrap();
+    nat.add_network(&NetworkRules {
+        network_id: "ds".into(),
+        bridge: "wbr9".into(),
+        subnet: ipam.subnet(),
+        subnet6: Some(ipam6.subnet()),
+        internal: false,
+        icc: true,
+        masquerade: true,
+    })
+    .unwrap();
+    // Masquerade: the client knows no way back to the containers' subnet, yet is reached.
+    assert!(c1.ping6("fd00:201::2"), "IPv6 masquerade");
+    // Unsolicited traffic from outside to the bridge is dropped (IPv6 too).
+    client.ip(&["-6", "route", "add", "fd00:41::/64", "via", "fd00:201::1"]);
+    assert!(!client.ping6("fd00:41::2"));
+
+    // (Bound to the addresses: `[::]:80` would be dual-stack and take 0.0.0.0:80 too.)
+    let _server = Server::start_on(&c1, SocketAddr::from((ip61, 80)), "c1-v6");
+    let _server4 = Server::start_on(&c1, SocketAddr::from((ip1, 80)), "c1-v4");
+    let tcp = |host_ip: &str, host_port| PortMapping {
+        protocol: Protocol::Tcp,
+        host_ip: Some(host_ip.parse().unwrap()),
+        host_port,
+        container_port: 80,
+    };
+    let ep = EndpointRules {
+        network_id: "ds".into(),
+        endpoint_id: "c1".into(),
+        bridge: "wbr9".into(),
+        address: ip1,
+        address6: Some(ip61),
+        ports: vec![tcp("0.0.0.0", 8080), tcp("::", 8080), tcp("fd00:201::1", 8081)],
+    };
+    nat.add_endpoint(&ep).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut got = fetch(&client.netns(), "[fd00:201::1]:8080");
+    while got.is_none() && Instant::now() < deadline {
+        got = fetch(&client.netns(), "[fd00:201::1]:8080");
+    }
+    assert_eq!(got.as_deref(), Some("hello from c1-v6"), "DNAT to the container's IPv6 address");
+    assert_eq!(fetch(&client.netns(), "[fd00:201::1]:8081").as_deref(), Some("hello from c1-v6"));
+    assert_eq!(fetch(&h.netns(), "[fd00:201::1]:8080").as_deref(), Some("hello from c1-v6"), "from the host");
+    // Hairpin: the container itself, and its neighbour, through the host's address.
+    assert_eq!(fetch(&c2.netns(), "[fd00:201::1]:8080").as_deref(), Some("hello from c1-v6"));
+    assert_eq!(fetch(&c1.netns(), "[fd00:201::1]:8080").as_deref(), Some("hello from c1-v6"));
+    // IPv4 still goes to the IPv4 server.
+    h.ip(&["addr", "add", "10.201.1.1/24", "dev", "ext0"]);
+    assert_eq!(fetch(&h.netns(), "10.201.1.1:8080").as_deref(), Some("hello from c1-v4"));
+    // ::1 is not DNATed (the userland proxy's business).
+    assert_eq!(fetch(&h.netns(), "[::1]:8080"), None);
+
+    nat.remove_endpoint("ds", "c1").unwrap();
+    assert_eq!(fetch(&client.netns(), "[fd00:201::1]:8080"), None);
+    nat.remove_network("ds").unwrap();
+    assert!(h.nft_comments("wharf-v6").is_empty());
+    nat.flush_all().unwrap();
+    assert!(h.nft_tables().is_empty());
+}
+
+#[test]
+fn a_legacy_ip_table_is_replaced_by_the_inet_one() {
+    if !can_run() {
+        return;
+    }
+    let h = Ns::new();
+    h.exec(&["nft", "add", "table", "ip", "wharf-old"]);
+    h.exec(&["nft", "add", "chain", "ip", "wharf-old", "forward", "{ type filter hook forward priority 0; }"]);
+    assert_eq!(h.nft_tables(), ["ip wharf-old"]);
+    let nat = Nat::new("wharf-old", h.netns()).unwrap();
+    assert!(nat.ensure().unwrap(), "the legacy table was there");
+    assert_eq!(h.nft_tables(), ["inet wharf-old"]);
+    assert!(nat.exists().unwrap());
+    assert!(!nat.ensure().unwrap(), "nothing legacy the second time");
+    // A legacy table left next to the new one goes at flush too.
+    h.exec(&["nft", "add", "table", "ip", "wharf-old"]);
+    nat.flush_all().unwrap();
+    assert!(h.nft_tables().is_empty());
+    assert!(!nat.exists().unwrap());
 }

@@ -83,6 +83,12 @@ pub struct Flags {
     /// IPv4 subnet for fixed IPs (a range of the default bridge's subnet)
     #[arg(long = "fixed-cidr", value_name = "string")]
     pub fixed_cidr: Option<String>,
+    /// Enable IPv6 networking on the default bridge network
+    #[arg(long = "ipv6", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "bool")]
+    pub ipv6: Option<bool>,
+    /// IPv6 subnet for the default bridge network (with --ipv6; default: a /64 of the daemon's ULA prefix)
+    #[arg(long = "fixed-cidr-v6", value_name = "string")]
+    pub fixed_cidr_v6: Option<String>,
     /// Default address pools for node specific local networks (base=CIDR,size=N; repeatable)
     #[arg(long = "default-address-pool", value_name = "pool-options")]
     pub default_address_pool: Vec<String>,
@@ -143,6 +149,8 @@ pub struct FileConfig {
     mtu: Option<u32>,
     host_gateway_ip: Option<std::net::IpAddr>,
     fixed_cidr: Option<String>,
+    ipv6: Option<bool>,
+    fixed_cidr_v6: Option<String>,
     default_address_pools: Option<Vec<FilePool>>,
 }
 
@@ -190,6 +198,8 @@ const KEYS: &[(&str, &str)] = &[
     ("mtu", "mtu"),
     ("host-gateway-ip", "host_gateway_ip"),
     ("fixed-cidr", "fixed_cidr"),
+    ("ipv6", "ipv6"),
+    ("fixed-cidr-v6", "fixed_cidr_v6"),
     ("default-address-pools", "default_address_pool"),
 ];
 
@@ -254,6 +264,10 @@ pub struct DaemonConfig {
     pub host_gateway_ip: Option<std::net::IpAddr>,
     /// `--fixed-cidr`.
     pub fixed_cidr: Option<wharf_network::Ipv4Net>,
+    /// `--ipv6`: IPv6 on the default bridge network.
+    pub ipv6: bool,
+    /// `--fixed-cidr-v6`: the default bridge's IPv6 subnet.
+    pub fixed_cidr_v6: Option<wharf_network::Ipv6Net>,
     /// `--default-address-pool` / `default-address-pools` (empty: dockerd's defaults).
     pub address_pools: Vec<wharf_network::PoolSpec>,
     /// What SIGHUP can change.
@@ -432,6 +446,11 @@ impl CommandLine {
                 None => None,
                 Some(c) => Some(c.parse().map_err(|_| anyhow::anyhow!("invalid --fixed-cidr {c:?}"))?),
             },
+            ipv6: f.ipv6.or(file.ipv6).unwrap_or(false),
+            fixed_cidr_v6: match f.fixed_cidr_v6.clone().or(file.fixed_cidr_v6) {
+                None => None,
+                Some(c) => Some(c.parse().map_err(|_| anyhow::anyhow!("invalid --fixed-cidr-v6 {c:?}"))?),
+            },
             address_pools: address_pools(&f.default_address_pool, file.default_address_pools.unwrap_or_default())?,
             runtimes: runtimes(&f.add_runtime, file.runtimes.unwrap_or_default())?,
             default_runtime: f
@@ -589,6 +608,8 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "mtu" => f.mtu.map(|m| m.to_string()).unwrap_or_default(),
         "host_gateway_ip" => f.host_gateway_ip.map(|m| m.to_string()).unwrap_or_default(),
         "fixed_cidr" => f.fixed_cidr.clone().unwrap_or_default(),
+        "ipv6" => f.ipv6.unwrap_or(false).to_string(),
+        "fixed_cidr_v6" => f.fixed_cidr_v6.clone().unwrap_or_default(),
         "default_address_pool" => go_list(&f.default_address_pool),
         _ => String::new(),
     }
@@ -621,6 +642,8 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "mtu" => c.mtu.map(|m| m.to_string()).unwrap_or_default(),
         "host-gateway-ip" => c.host_gateway_ip.map(|m| m.to_string()).unwrap_or_default(),
         "fixed-cidr" => c.fixed_cidr.clone().unwrap_or_default(),
+        "ipv6" => b(c.ipv6),
+        "fixed-cidr-v6" => c.fixed_cidr_v6.clone().unwrap_or_default(),
         "default-address-pools" => format!("{:?}", c.default_address_pools.clone().unwrap_or_default()),
         _ => String::new(),
     }
@@ -763,5 +786,25 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("expected base=CIDR,size=N"));
         let (_d, err) = with_file("{}", &["--default-address-pool", "base=10.60.0.0/16,size=8"]);
         assert!(err.unwrap_err().to_string().contains("invalid default address pool size 8"));
+    }
+
+    #[test]
+    fn ipv6_and_fixed_cidr_v6() {
+        let (_d, cfg) = with_file("{}", &[]);
+        let cfg = cfg.unwrap();
+        assert!(!cfg.ipv6 && cfg.fixed_cidr_v6.is_none());
+        let (_d, cfg) = with_file(r#"{"ipv6":true,"fixed-cidr-v6":"fd00:17::/64"}"#, &[]);
+        let cfg = cfg.unwrap();
+        assert!(cfg.ipv6);
+        assert_eq!(cfg.fixed_cidr_v6.unwrap().to_string(), "fd00:17::/64");
+        let (_d, cfg) = with_file("{}", &["--ipv6", "--fixed-cidr-v6", "fd00:18::/64"]);
+        let cfg = cfg.unwrap();
+        assert!(cfg.ipv6);
+        assert_eq!(cfg.fixed_cidr_v6.unwrap().to_string(), "fd00:18::/64");
+        let (_d, err) = with_file("{}", &["--fixed-cidr-v6", "10.0.0.0/8"]);
+        assert!(err.unwrap_err().to_string().contains("invalid --fixed-cidr-v6"));
+        let (_d, err) = with_file(r#"{"ipv6":true}"#, &["--ipv6=false"]);
+        let err = err.unwrap_err().to_string();
+        assert!(err.contains("ipv6"), "{err}");
     }
 }

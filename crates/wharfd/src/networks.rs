@@ -51,7 +51,7 @@ fn view(
                     endpoint_id: ep.endpoint_id.clone(),
                     mac_address: ep.mac.map(|m| m.to_string()).unwrap_or_default(),
                     ipv4_address: ep.address.map(|a| a.to_string()).unwrap_or_default(),
-                    ipv6_address: String::new(),
+                    ipv6_address: ep.address6.map(|a| a.to_string()).unwrap_or_default(),
                 },
             );
         }
@@ -130,16 +130,32 @@ impl NetworkBackend for NetworkAdapter {
                     subnet: c.subnet.clone(),
                     gateway: c.gateway.clone(),
                     ip_range: c.ip_range.clone(),
+                    ..Default::default()
                 })
                 .collect();
+            // `EnableIPv6`, else dockerd's driver option `com.docker.network.enable_ipv6`.
+            let mut options = req.options.unwrap_or_default();
+            let enable_ipv6 = match req.enable_ipv6 {
+                Some(v) => {
+                    options.remove(ENABLE_IPV6_OPT);
+                    v
+                }
+                None => match options.get(ENABLE_IPV6_OPT) {
+                    Some(v) => parse_go_bool(v).ok_or_else(|| ServiceError {
+                        kind: ErrorKind::InvalidArgument,
+                        message: format!("driver-opt \"{ENABLE_IPV6_OPT}\" is not a valid bool"),
+                    })?,
+                    None => false,
+                },
+            };
             let n = nets.create(
                 &req.name,
                 &req.driver,
                 &subnets,
                 req.internal,
                 req.attachable,
-                req.enable_ipv6.unwrap_or(false),
-                req.options.unwrap_or_default(),
+                enable_ipv6,
+                options,
                 req.labels.unwrap_or_default(),
                 ipam.options.unwrap_or_default(),
             )?;
@@ -173,6 +189,18 @@ impl NetworkBackend for NetworkAdapter {
     }
 }
 
+/// dockerd's driver option that enables IPv6 when `EnableIPv6` is not given.
+const ENABLE_IPV6_OPT: &str = "com.docker.network.enable_ipv6";
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 fn running(c: &Container) -> bool {
     matches!(c.state.status, wharf_container::Status::Running | wharf_container::Status::Paused)
 }
@@ -202,7 +230,12 @@ fn connect(nets: &Networks, cs: &Containers, name: &str, req: &ConnectRequest) -
             .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
         ipv4: settings.pointer("/IPAMConfig/IPv4Address").and_then(Value::as_str).and_then(|s| s.parse().ok()),
+        ipv6: settings.pointer("/IPAMConfig/IPv6Address").and_then(Value::as_str).and_then(|s| s.parse().ok()),
     };
+    let errs = wharf_network::service::ipv6_endpoint_errors(&n, request.ipv6);
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(format!("invalid endpoint settings:\n{}", errs.join("\n"))));
+    }
     if running(&c) {
         nets.connect(&c.id, &c.name, &request, Some(c.state.pid as i32)).map_err(ApiError::from_err)?;
     } else if n.driver != "bridge" && n.driver != "macvlan" {
@@ -259,6 +292,7 @@ fn requests(r: &[EndpointRequest]) -> Vec<wharf_network::service::EndpointReques
             network: e.network.clone(),
             aliases: e.aliases.clone(),
             ipv4: e.ipv4,
+            ipv6: e.ipv6,
         })
         .collect()
 }
@@ -278,13 +312,25 @@ impl Networking for ContainerNetworking {
                     "user specified IP address is supported on user defined networks only".into(),
                 ));
             }
+            let errs = wharf_network::service::ipv6_endpoint_errors(&n, r.ipv6);
+            if !errs.is_empty() {
+                return Err(ContainerError::Invalid(format!(
+                    "invalid config for network {}: invalid endpoint settings:\n{}",
+                    n.name,
+                    errs.join("\n")
+                )));
+            }
         }
         Ok(())
     }
 
     fn prepare(&self, c: &Container, networks: &[EndpointRequest]) -> Result<NetPlan, ContainerError> {
         let plan = self.0.plan(&c.id, &c.name, &requests(networks)).map_err(cerr)?;
-        Ok(NetPlan { addresses: plan.hosts.iter().map(|(ip, _)| *ip).collect(), embedded_dns: plan.embedded_dns })
+        Ok(NetPlan {
+            addresses: plan.hosts.iter().map(|(ip, _)| *ip).collect(),
+            ipv6: plan.ipv6.into_iter().collect(),
+            embedded_dns: plan.embedded_dns,
+        })
     }
 
     fn attach(&self, c: &Container, pid: i32) -> Result<(), ContainerError> {
@@ -318,6 +364,8 @@ impl Networking for ContainerNetworking {
         let mut networks = serde_json::Map::new();
         for (n, ep) in &eps {
             let (ip, prefix) = ep.address.map_or((String::new(), 0), |a| (a.addr().to_string(), i64::from(a.prefix())));
+            let (ip6, prefix6) =
+                ep.address6.map_or((String::new(), 0), |a| (a.addr().to_string(), i64::from(a.prefix())));
             let aliases: Vec<String> = ep.aliases.clone();
             let mut dns_names = vec![c.name.clone(), c.id[..12].to_string()];
             dns_names.extend(aliases.iter().cloned());
@@ -335,9 +383,9 @@ impl Networking for ContainerNetworking {
                     "Gateway": ep.gateway.map(|g| g.to_string()).unwrap_or_default(),
                     "IPAddress": ip,
                     "IPPrefixLen": prefix,
-                    "IPv6Gateway": "",
-                    "GlobalIPv6Address": "",
-                    "GlobalIPv6PrefixLen": 0,
+                    "IPv6Gateway": ep.gateway6.map(|g| g.to_string()).unwrap_or_default(),
+                    "GlobalIPv6Address": ip6,
+                    "GlobalIPv6PrefixLen": prefix6,
                     "DNSNames": if n.name == "bridge" { Value::Null } else { json!(dns_names) },
                 }),
             );

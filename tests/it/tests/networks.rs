@@ -228,17 +228,26 @@ fn published_ports() {
         String::new()
     };
     assert_eq!(fetch("127.0.0.1"), "tcp-answer\n");
+    // Docker 28 publishes on [::] too: the userland proxy forwards it to the container's IPv4
+    // address (the default bridge has no IPv6).
+    assert_eq!(fetch("::1"), "tcp-answer\n");
     // (UDP answers are checked in `published_tcp_and_udp_from_loopback_and_another_namespace`.)
-    // Docker's views: inspect, ps, port.
+    // Docker's views: inspect, ps, port — a 0.0.0.0 and a :: binding each.
     let ports = d.docker(&["inspect", "--format", "{{json .NetworkSettings.Ports}}", "srv"]);
     let v: serde_json::Value = serde_json::from_str(ports.ok().trim()).unwrap();
-    assert_eq!(v["80/tcp"][0]["HostPort"], tcp.to_string());
-    assert_eq!(v["81/udp"][0]["HostPort"], udp.to_string());
+    assert_eq!(
+        v["80/tcp"],
+        serde_json::json!([{"HostIp": "0.0.0.0", "HostPort": tcp.to_string()}, {"HostIp": "::", "HostPort": tcp.to_string()}])
+    );
+    assert_eq!(
+        v["81/udp"],
+        serde_json::json!([{"HostIp": "0.0.0.0", "HostPort": udp.to_string()}, {"HostIp": "::", "HostPort": udp.to_string()}])
+    );
     assert!(v["90/tcp"].is_null());
     let ps = d.docker(&["ps", "--format", "{{.Ports}}"]);
-    assert!(ps.ok().contains(&format!("0.0.0.0:{tcp}->80/tcp")), "{}", ps.stdout);
+    assert!(ps.ok().contains(&format!("0.0.0.0:{tcp}->80/tcp, [::]:{tcp}->80/tcp")), "{}", ps.stdout);
     let port = d.docker(&["port", "srv", "80"]);
-    assert_eq!(port.ok().lines().next(), Some(format!("0.0.0.0:{tcp}").as_str()));
+    assert_eq!(port.ok().lines().collect::<Vec<_>>(), [format!("0.0.0.0:{tcp}"), format!("[::]:{tcp}")]);
     // The same host port again: Docker's message, and nothing half-started.
     let err = d.docker(&["run", "-d", "--name", "dup", "-p", &pa, "busybox", "sleep", "30"]);
     assert!(
@@ -525,6 +534,7 @@ fn published_tcp_and_udp_from_loopback_and_another_namespace() {
     let from_ns = in_netns(&format!("/run/netns/{ns}"), move || udp_ask("0.0.0.0:0", &to, "from-ns")).join().unwrap();
     assert_eq!(from_ns, "echo:from-ns");
     assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "from-lo"), "echo:from-lo");
+    assert_eq!(udp_ask("[::1]:0", &format!("[::1]:{udp}"), "from-lo6"), "echo:from-lo6");
     assert_eq!(udp_ask("127.0.0.1:0", &format!("127.0.0.1:{udp}"), "bye"), "echo:bye");
     assert!(echo.join().unwrap() >= 3);
     d.docker(&["rm", "-f", "srv"]).ok();
@@ -573,5 +583,313 @@ fn legacy_links_on_the_default_bridge() {
     let err = d.docker(&["run", "--name", "late", "--link", "db:cache", "busybox", "true"]);
     assert!(err.failed().contains("Cannot link to a non running container: /db AS /late/cache"), "{}", err.stderr);
     d.docker(&["rm", "-f", "db", "late"]).ok();
+    d.stop();
+}
+
+/// A ULA /64 for this daemon's `k`-th IPv6 network, apart from every other test daemon's
+/// (`fd00:7xxx:k+1::/64`, the slot in the second group); `prefix` without the `/64`.
+fn subnet6(d: &Daemon, k: u32) -> (String, String) {
+    let prefix = format!("fd00:{:x}:{:x}::", 0x7000 + d.slot.index, k + 1);
+    (format!("{prefix}/64"), prefix)
+}
+
+/// The nftables tables whose name mentions `needle`.
+fn nft_tables_mentioning(needle: &str) -> Vec<String> {
+    let out = std::process::Command::new("nft").args(["list", "tables"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(needle)).map(String::from).collect()
+}
+
+#[test]
+fn ipv6_networks_dual_stack() {
+    let Some(mut d) = with_busybox() else { return };
+    let (s4, (s6, p6)) = (subnet(&d, 0), subnet6(&d, 0));
+    // Our table is one `inet` table for both families.
+    let table = format!("wharf-{}", d.slot.bridge);
+    assert_eq!(nft_tables_mentioning(&table), [format!("table inet {table}")]);
+
+    // `--ipv6` with both subnets: one IPAM config per family.
+    let id =
+        d.docker(&["network", "create", "--ipv6", "--subnet", &s4, "--subnet", &s6, "v6net"]).ok().trim().to_string();
+    let net = d.docker(&["network", "inspect", "--format", "{{json .}}", "v6net"]);
+    let net: serde_json::Value = serde_json::from_str(net.ok().trim()).unwrap();
+    assert_eq!(net["EnableIPv6"], true);
+    let configs = net["IPAM"]["Config"].as_array().unwrap();
+    assert_eq!(configs.len(), 2, "{net}");
+    assert_eq!(configs[0]["Subnet"], s4.as_str());
+    assert_eq!(
+        (configs[1]["Subnet"].as_str(), configs[1]["Gateway"].as_str()),
+        (Some(s6.as_str()), Some(&*format!("{p6}1")))
+    );
+    // The bridge carries both gateways.
+    let bridge = format!("br-{}", &id[..12]);
+    let addrs = std::process::Command::new("ip").args(["-o", "addr", "show", "dev", &bridge]).output().unwrap();
+    let addrs = String::from_utf8_lossy(&addrs.stdout).to_string();
+    assert!(addrs.contains(&format!("inet6 {p6}1/64")), "{addrs}");
+    // `--ipv6` without an IPv6 subnet: a /64 of the daemon's ULA prefix (`wharf` CLI).
+    d.wharf(&["network", "create", "--ipv6", "--subnet", &subnet(&d, 1), "auto6"]).ok();
+    let auto = d.docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .IPAM.Config}}{{.Subnet}} {{end}}{{.EnableIPv6}}",
+        "auto6",
+    ]);
+    let auto = auto.ok().trim().to_string();
+    let words: Vec<&str> = auto.split_whitespace().collect();
+    assert_eq!(words.len(), 3, "{auto}");
+    assert!(words[1].starts_with("fd") && words[1].ends_with("::/64") && words[2] == "true", "{auto}");
+    // An IPv6 subnet without `--ipv6` is not an IPv6 network (dockerd keeps the config only).
+    let (s6b, _) = subnet6(&d, 1);
+    d.docker(&["network", "create", "--subnet", &subnet(&d, 2), "--subnet", &s6b, "not6"]).ok();
+    let not6 = d.docker(&["network", "inspect", "--format", "{{.EnableIPv6}}", "not6"]);
+    assert_eq!(not6.ok().trim(), "false");
+    // Overlapping IPv6 subnets are refused, with dockerd's text.
+    let err = d.docker(&["network", "create", "--ipv6", "--subnet", &subnet(&d, 3), "--subnet", &s6, "dup6"]);
+    assert!(err.failed().contains("Pool overlaps with other one on this address space"), "{}", err.stderr);
+    // (The wharf CLI shows the networks as the docker CLI does.)
+    let (w, k) = d.both(&["network", "inspect", "v6net"]);
+    assert_eq!(w.ok(), k.ok());
+
+    // Two containers: a static --ip6 and a serial one (after the gateway).
+    let static6 = format!("{p6}a");
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "a6",
+        "--hostname",
+        "a6host",
+        "--network",
+        "v6net",
+        "--ip6",
+        &static6,
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    d.docker(&["run", "-d", "--name", "b6", "--network", "v6net", "busybox", "sleep", "300"]).ok();
+    let inspect = |c: &str| -> serde_json::Value {
+        let out = d.docker(&["inspect", "--format", "{{json (index .NetworkSettings.Networks \"v6net\")}}", c]);
+        serde_json::from_str(out.ok().trim()).unwrap()
+    };
+    let a = inspect("a6");
+    assert_eq!(a["GlobalIPv6Address"], static6.as_str());
+    assert_eq!(a["GlobalIPv6PrefixLen"], 64);
+    assert_eq!(a["IPv6Gateway"], format!("{p6}1"));
+    assert_eq!(a["IPAMConfig"]["IPv6Address"], static6.as_str());
+    let b = inspect("b6");
+    assert_eq!(b["GlobalIPv6Address"], format!("{p6}2"));
+    let members = d.docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Containers}}{{.Name}}={{.IPv6Address}} {{end}}",
+        "v6net",
+    ]);
+    let members = members.ok().to_string();
+    assert!(members.contains(&format!("a6={static6}/64")) && members.contains(&format!("b6={p6}2/64")), "{members}");
+    // By name over IPv6 (AAAA from 127.0.0.11), the address usable at once, the default route.
+    let script = "for i in 1 2 3; do ping -6 -c1 -W2 a6 >/dev/null && echo ping6-ok && break; done; \
+                  nslookup -type=AAAA a6 127.0.0.11; ip -6 route show default; ip -6 -o addr show dev eth0 scope global";
+    let out = d.docker(&["exec", "b6", "sh", "-c", script]);
+    let out = out.ok().to_string();
+    assert!(out.contains("ping6-ok"), "{out}");
+    assert!(out.contains(&format!("Address: {static6}")), "{out}");
+    assert!(out.contains(&format!("default via {p6}1 dev eth0")), "{out}");
+    assert!(out.contains(&format!("inet6 {p6}2/64")) && !out.contains("tentative"), "{out}");
+    // /etc/hosts names the hostname with the IPv6 address too.
+    let hosts = d.docker(&["exec", "a6", "cat", "/etc/hosts"]).ok().to_string();
+    assert!(hosts.contains(&format!("\n{static6}\ta6host\n")), "{hosts}");
+    // Docker's errors for static IPv6 addresses.
+    let err = d.docker(&["run", "--rm", "--network", "v6net", "--ip6", "fd99::5", "busybox", "true"]);
+    assert!(err.failed().contains("no configured subnet or ip-range contain the IP address fd99::5"), "{}", err.stderr);
+    let err = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "auto6",
+        "--ip6",
+        &format!("{}9", words[1].trim_end_matches("/64")),
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        err.failed().contains(
+            "user specified IP address is supported only when connecting to networks with user configured subnets"
+        ),
+        "{}",
+        err.stderr
+    );
+
+    // A container of the default bridge (IPv4 only: IPv6 off on its interface) joins the IPv6
+    // network with a static address through the wharf CLI, and is reached by name.
+    d.docker(&["run", "-d", "--name", "c4", "busybox", "sleep", "300"]).ok();
+    let c4_static = format!("{p6}c");
+    d.wharf(&["network", "connect", "--ip6", &c4_static, "v6net", "c4"]).ok();
+    let out = d.docker(&[
+        "exec",
+        "c4",
+        "sh",
+        "-c",
+        "cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6; ip -6 -o addr show dev eth1 scope global",
+    ]);
+    let out = out.ok().to_string();
+    assert!(out.starts_with("1\n"), "{out}");
+    assert!(out.contains(&format!("inet6 {c4_static}/64")), "{out}");
+    let reach = d.docker(&["exec", "b6", "sh", "-c", "ping -6 -c1 -W2 c4 >/dev/null && echo yes || echo no"]);
+    assert_eq!(reach.ok().trim(), "yes");
+
+    // A published port: [::] and 0.0.0.0; loopback through the userland proxy, to the
+    // container's IPv6 address; `-p [::1]:…` publishes on that address only.
+    let port = 30000 + (d.slot.index % 2000) as u16 * 2;
+    let pa = format!("{port}:80");
+    let pl = format!("[::1]:{}:80", port + 1);
+    let script = "while true; do echo v6-answer | nc -l -p 80; done";
+    d.docker(&[
+        "run",
+        "-d",
+        "--name",
+        "web6",
+        "--network",
+        "v6net",
+        "-p",
+        &pa,
+        "-p",
+        &pl,
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok();
+    let ports = d.docker(&["inspect", "--format", "{{json .NetworkSettings.Ports}}", "web6"]);
+    let v: serde_json::Value = serde_json::from_str(ports.ok().trim()).unwrap();
+    assert_eq!(
+        v["80/tcp"],
+        serde_json::json!([
+            {"HostIp": "0.0.0.0", "HostPort": port.to_string()},
+            {"HostIp": "::", "HostPort": port.to_string()},
+            {"HostIp": "::1", "HostPort": (port + 1).to_string()}
+        ])
+    );
+    let ps = d.docker(&["ps", "--filter", "name=web6", "--format", "{{.Ports}}"]);
+    assert!(ps.ok().contains(&format!("0.0.0.0:{port}->80/tcp, [::]:{port}->80/tcp")), "{}", ps.stdout);
+    let fetch = |host: &str, p: u16| {
+        for _ in 0..30 {
+            let out =
+                std::process::Command::new("busybox").args(["nc", "-w", "3", host, &p.to_string()]).output().unwrap();
+            if !out.stdout.is_empty() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        String::new()
+    };
+    assert_eq!(fetch("::1", port), "v6-answer\n");
+    assert_eq!(fetch("::1", port + 1), "v6-answer\n");
+    assert_eq!(fetch("127.0.0.1", port), "v6-answer\n");
+    // The same host port again: Docker's message for the first binding.
+    let err = d.docker(&["run", "-d", "--name", "dup6", "--network", "v6net", "-p", &pa, "busybox", "sleep", "30"]);
+    assert!(
+        err.failed().contains(&format!("Bind for 0.0.0.0:{port} failed: port is already allocated")),
+        "{}",
+        err.stderr
+    );
+
+    // Everything goes; nothing of ours is left once the daemon stops.
+    d.docker(&["rm", "-f", "a6", "b6", "c4", "web6", "dup6"]).ok();
+    d.docker(&["network", "rm", "v6net", "auto6", "not6"]).ok();
+    assert!(!link_exists(&bridge));
+    let proxies = wharf_it::processes_mentioning(&format!("-host-port\u{0}{port}\u{0}"));
+    assert!(proxies.is_empty(), "proxies left: {proxies:?}");
+    d.stop();
+    assert!(d.leftovers().is_empty());
+    assert!(nft_tables_mentioning(&table).is_empty(), "{:?}", nft_tables_mentioning(&table));
+}
+
+#[test]
+fn daemon_ipv6_on_the_default_bridge_and_an_old_ip_table() {
+    if !have_busybox() {
+        return;
+    }
+    // An older wharfd's `table ip` of the same name is replaced by the `inet` table at start.
+    let mut d = Daemon::start_with_slot_args(|slot| {
+        let table = format!("wharf-{}", slot.bridge);
+        let _ = std::process::Command::new("nft").args(["add", "table", "ip", &table]).status();
+        let prefix = format!("fd00:{:x}:ff::", 0x7000 + slot.index);
+        vec!["--ipv6".into(), "--fixed-cidr-v6".into(), format!("{prefix}/64")]
+    });
+    let table = format!("wharf-{}", d.slot.bridge);
+    assert_eq!(nft_tables_mentioning(&table), [format!("table inet {table}")]);
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    let prefix = format!("fd00:{:x}:ff::", 0x7000 + d.slot.index);
+    // `--ipv6` / `--fixed-cidr-v6`: the default bridge is dual-stack.
+    let net = d.docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}",
+        "bridge",
+    ]);
+    assert_eq!(net.ok().trim(), format!("true {} {prefix}/64", d.slot.subnet));
+    d.docker(&["run", "-d", "--name", "d6", "busybox", "sleep", "60"]).ok();
+    let v6 = d.docker(&["inspect", "--format", "{{.NetworkSettings.Networks.bridge.GlobalIPv6Address}}", "d6"]);
+    assert_eq!(v6.ok().trim(), format!("{prefix}2"));
+    let out = d.docker(&["exec", "d6", "sh", "-c", &format!("ping -6 -c1 -W2 {prefix}1 >/dev/null && echo gw6-ok")]);
+    assert_eq!(out.ok().trim(), "gw6-ok");
+    // A static address is for user-defined networks only.
+    let err = d.docker(&["run", "--rm", "--ip6", &format!("{prefix}9"), "busybox", "true"]);
+    assert!(
+        err.failed().contains("user specified IP address is supported on user defined networks only"),
+        "{}",
+        err.stderr
+    );
+    d.docker(&["rm", "-f", "d6"]).ok();
+    d.stop();
+    assert!(nft_tables_mentioning(&table).is_empty());
+}
+
+#[test]
+fn published_ports_survive_the_upgrade_to_the_inet_table() {
+    let Some(mut d) = with_busybox() else { return };
+    let gw = format!("{}.1", d.slot.subnet.trim_end_matches(".0/24"));
+    let port = 24000 + (d.slot.index % 2000) as u16 * 2;
+    let script = "while true; do echo up-answer | nc -l -p 80; done";
+    d.docker(&["run", "-d", "--name", "srv", "-p", &format!("{port}:80"), "busybox", "sh", "-c", script]).ok();
+    let fetch = || {
+        for _ in 0..30 {
+            let out =
+                std::process::Command::new("busybox").args(["nc", "-w", "3", &gw, &port.to_string()]).output().unwrap();
+            if !out.stdout.is_empty() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        String::new()
+    };
+    assert_eq!(fetch(), "up-answer\n");
+    // The daemon dies while the container runs, and an older version's layout is in place:
+    // its rules in a `table ip` of the same name (here: an empty one), none in `inet`.
+    d.kill9();
+    let table = format!("wharf-{}", d.slot.bridge);
+    for args in [vec!["delete", "table", "inet", &table], vec!["add", "table", "ip", &table]] {
+        assert!(std::process::Command::new("nft").args(&args).status().unwrap().success());
+    }
+    let dnat = || {
+        let out = std::process::Command::new("nft").args(["list", "table", "inet", &table]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(&format!("dport {port} dnat"))).count()
+    };
+    d.spawn();
+    d.wait_ready();
+    // The new daemon replaced the table and installed the running endpoint's ports again
+    // (DNAT for 0.0.0.0; `[::]` goes to the userland proxy, the container has no IPv6).
+    assert_eq!(nft_tables_mentioning(&table), [format!("table inet {table}")]);
+    assert_eq!(dnat(), 1);
+    assert_eq!(fetch(), "up-answer\n");
+    d.docker(&["rm", "-f", "srv"]).ok();
     d.stop();
 }
