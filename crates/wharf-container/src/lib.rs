@@ -18,6 +18,7 @@ pub mod health;
 mod lifecycle;
 mod links;
 pub mod model;
+pub mod mounts;
 mod names;
 pub mod networking;
 mod stats;
@@ -30,7 +31,11 @@ pub use exec::{ExecConfig, ExecInfo};
 pub use files::{CommitRequest, CopyInOptions, FileChange};
 pub use filter::{PsFilter, PS_FILTERS};
 pub use lifecycle::{parse_signal, AttachRequest, Attached, Lifecycle, RunSettings, WaitFor, WaitResult};
-pub use model::{Config, Container, HostConfig, LogConfig, RestartPolicy, State, Status, Ulimit};
+pub use model::{
+    BindOptions, Config, Container, HostConfig, LogConfig, Mount, MountDriver, RestartPolicy, State, Status,
+    TmpfsOptions, Ulimit, VolumeOptions,
+};
+pub use mounts::{MountKind, MountPoint, Origin, ResolveOptions, VolumeProvider, VolumeRef};
 pub use networking::{EndpointRequest, NetPlan, Networking, PortSpec};
 pub use stats::StatsSample;
 pub use store::{command_of, labels_of, merge_image_config, Containers, CreateRequest, COMPONENT, MIGRATIONS};

@@ -89,6 +89,8 @@ pub struct Lifecycle {
     network: std::sync::OnceLock<Arc<dyn crate::Networking>>,
     /// Starts cgroup migrations' grace period early (cgroup v1; see [`crate::warm`]).
     warmer: std::sync::OnceLock<Arc<crate::warm::CgroupWarmer>>,
+    /// The daemon's volume service (none: binds and tmpfs only).
+    volumes: std::sync::OnceLock<Arc<dyn crate::mounts::VolumeProvider>>,
 }
 
 /// Someone waiting for an exit or a removal.
@@ -196,7 +198,26 @@ impl Lifecycle {
             health: Default::default(),
             network: std::sync::OnceLock::new(),
             warmer: std::sync::OnceLock::new(),
+            volumes: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Plugs in the daemon's volume service (once, at wiring).
+    pub fn set_volumes(&self, v: Arc<dyn crate::mounts::VolumeProvider>) {
+        let _ = self.volumes.set(v);
+    }
+
+    /// The daemon's volume service.
+    pub fn volumes(&self) -> &dyn crate::mounts::VolumeProvider {
+        match self.volumes.get() {
+            Some(v) => v.as_ref(),
+            None => &crate::mounts::NoVolumes,
+        }
+    }
+
+    /// Unmounts the volumes of `c` mounted for its run (after it exited or failed to start).
+    fn unmount_volumes(&self, c: &Container) {
+        crate::mounts::unmount_all(&c.mounts, self.volumes(), &c.id);
     }
 
     /// Plugs in the daemon's networking (once, at wiring).
@@ -317,6 +338,7 @@ impl Lifecycle {
                 Ok(())
             }
             Err((msg, code, kind)) => {
+                self.unmount_volumes(&c);
                 self.unmount(&c.id);
                 if let Some(net) = self.networking() {
                     net.release(&c);
@@ -463,7 +485,29 @@ impl Lifecycle {
                 net.validate(&requests)?;
             }
         }
-        Ok((self.containers.create(req)?, warnings))
+        // Mount points as dockerd registers them: checked before anything is recorded, the
+        // volumes created and referenced under the container's ID before its record exists
+        // (references of an ID without a record are dropped at daemon start).
+        let merged = self.containers.merged_config(&req.config)?;
+        let data_root = self.containers.container_dir("x").parent().and_then(Path::parent).map(Path::to_path_buf);
+        let opts = crate::mounts::ResolveOptions {
+            api_version: if req.api_version == (0, 0) { (1, 45) } else { req.api_version },
+            data_root,
+            path_exists: &crate::mounts::host_path_exists,
+        };
+        let lookup = |name: &str| self.containers.get(name).map(|c| c.mounts);
+        let resolved = crate::mounts::resolve(&merged, &req.host_config, &opts, &lookup)?;
+        let id = crate::store::random_hex_id();
+        let provisioned = crate::mounts::provision(&resolved, self.volumes(), &id)?;
+        req.id = id.clone();
+        req.mounts = provisioned.clone();
+        match self.containers.create(req) {
+            Ok(c) => Ok((c, warnings)),
+            Err(e) => {
+                let _ = crate::mounts::release_all(&provisioned, self.volumes(), &id, true);
+                Err(e)
+            }
+        }
     }
 
     /// The OCI spec of container `c` with its rootfs at `rootfs`.
@@ -530,6 +574,8 @@ impl Lifecycle {
         // Docker's /etc/hosts: loopback names, then the container's own address (127.0.1.1
         // when it has none, as with `--network none`).
         let own = plan.addresses.first().map_or_else(|| "127.0.1.1".to_string(), |a| a.to_string());
+        // Its IPv6 address on that network names the hostname too, on the next line.
+        let own6: String = plan.ipv6.iter().take(1).map(|a| format!("{a}\t{}\n", cfg.hostname)).collect();
         // `--add-host NAME:IP` lines come after the standard ones, as Docker writes them.
         let extra: String = hc
             .extra
@@ -552,7 +598,7 @@ impl Lifecycle {
         write(
             &hosts,
             &format!(
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{extra}{link_hosts}{own}\t{}\n",
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{extra}{link_hosts}{own}\t{}\n{own6}",
                 cfg.hostname
             ),
         )?;
@@ -562,7 +608,24 @@ impl Lifecycle {
             &resolv,
             &custom_resolv_conf(&base, &list("Dns"), &list("DnsSearch"), &list("DnsOptions"), plan.embedded_dns),
         )?;
+        // Binds, volumes (mounted now, populated from the image when fresh) and tmpfs.
+        let prepared = crate::mounts::to_runtime_specs(&c.mounts, self.volumes(), &c.id, rootfs)?;
+        if !prepared.copy_up.is_empty() {
+            for cu in &prepared.copy_up {
+                if let Err(e) = self.volumes().copy_up(&cu.image_path, &cu.volume_path) {
+                    self.unmount_volumes(c);
+                    return Err(e);
+                }
+            }
+            let mut populated = c.mounts.clone();
+            crate::mounts::mark_populated(&mut populated);
+            self.containers.update_mounts(&c.id, &populated)?;
+        }
         for (src, dst) in [(&resolv, "/etc/resolv.conf"), (&hostname, "/etc/hostname"), (&hosts, "/etc/hosts")] {
+            // A user's mount at one of these paths wins, as in Docker.
+            if prepared.has_destination(dst) {
+                continue;
+            }
             mounts.push(MountSpec {
                 typ: MountType::Bind,
                 source: src.display().to_string(),
@@ -572,6 +635,7 @@ impl Lifecycle {
                 ..Default::default()
             });
         }
+        mounts.extend(prepared.specs);
         let init = if hc.init.unwrap_or(self.settings.default_init) && namespaces.pid == NamespaceMode::Private {
             Some(self.settings.init_path.clone().ok_or_else(|| {
                 ContainerError::Invalid(
@@ -710,6 +774,7 @@ impl Lifecycle {
             s.finished_at = finished;
         });
         let Ok(c) = updated else { return };
+        self.unmount_volumes(&c);
         if exit.oom_killed {
             self.containers.publish("oom", &c, &[]);
         }
@@ -718,6 +783,10 @@ impl Lifecycle {
         if c.host_config.auto_remove {
             let _ = std::fs::remove_dir_all(self.state_dir(id));
             if self.containers.delete(&c).is_ok() {
+                // `--rm` takes the anonymous volumes along, as dockerd does.
+                if let Err(e) = crate::mounts::release_all(&c.mounts, self.volumes(), &c.id, true) {
+                    tracing::warn!(id = %c.id, "{e}");
+                }
                 self.wake(id, WaitFor::Removal, (i64::from(exit.exit_code), None));
             }
             return;
@@ -914,8 +983,9 @@ impl Lifecycle {
         Ok(())
     }
 
-    /// `docker rm`: a running container needs `force` (then it is killed first).
-    pub fn remove(&self, name: &str, force: bool) -> Result<()> {
+    /// `docker rm`: a running container needs `force` (then it is killed first); with
+    /// `remove_volumes` (`-v`) its anonymous volumes go too.
+    pub fn remove(&self, name: &str, force: bool, remove_volumes: bool) -> Result<()> {
         let mut c = self.containers.get(name)?;
         if c.state.status == Status::Restarting && force {
             c = self.containers.update_state(&c.id, |s| s.status = Status::Exited)?;
@@ -945,8 +1015,52 @@ impl Lifecycle {
         self.unmount(&c.id);
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&c.id);
         self.containers.delete(&c)?;
+        let released = crate::mounts::release_all(&c.mounts, self.volumes(), &c.id, remove_volumes);
         self.wake(&c.id, WaitFor::Removal, (c.state.exit_code, None));
-        Ok(())
+        released
+    }
+
+    /// `docker container prune`: removes stopped containers (filters `until`, `label`,
+    /// `label!` as dockerd); their IDs and the bytes their writable layers held.
+    pub fn prune(&self, filters: &wharf_types::Filters) -> Result<(Vec<String>, u64)> {
+        filters.validate(&["until", "label", "label!"]).map_err(|e| ContainerError::Invalid(e.to_string()))?;
+        let until = match filters.get("until").next() {
+            None => None,
+            Some(v) => {
+                Some(wharf_types::parse_timestamp(v, now_nanos()).map_err(|e| ContainerError::Invalid(e.to_string()))?)
+            }
+        };
+        let (mut gone, mut space) = (Vec::new(), 0u64);
+        for c in self.containers.list()? {
+            if !matches!(c.state.status, Status::Created | Status::Exited | Status::Dead) {
+                continue;
+            }
+            if until.is_some_and(|u| c.created >= u) {
+                continue;
+            }
+            let labels = c.config.labels.clone().unwrap_or_default();
+            if !filters.match_labels("label", |k| labels.get(k).map(String::as_str)) {
+                continue;
+            }
+            // `label!=k` / `label!=k=v`: containers with such a label stay.
+            let excluded = filters.get("label!").any(|want| match want.split_once('=') {
+                Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+                None => labels.contains_key(want),
+            });
+            if excluded {
+                continue;
+            }
+            let size = self.containers.sizes(&c).map(|(rw, _)| rw.max(0) as u64).unwrap_or(0);
+            match self.remove(&c.id, false, false) {
+                Ok(()) => {
+                    space += size;
+                    gone.push(c.id);
+                }
+                Err(ContainerError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((gone, space))
     }
 
     /// Reconnects to the shims of containers recorded as running (daemon start): a live shim
@@ -961,6 +1075,7 @@ impl Lifecycle {
                 if let Some(net) = self.networking() {
                     net.restore(&c, c.state.pid as i32);
                 }
+                crate::mounts::remount_all(&c.mounts, self.volumes(), &c.id);
                 self.monitor(c.id.clone());
                 self.start_health(&c.id);
             } else {

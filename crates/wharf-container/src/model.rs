@@ -167,9 +167,141 @@ pub struct HostConfig {
     pub devices: Option<Vec<Value>>,
     /// `--cgroup-parent`.
     pub cgroup_parent: String,
+    /// `--volume-driver`: the driver of the volumes `Binds` and `Config.Volumes` create.
+    #[serde(deserialize_with = "null_default")]
+    pub volume_driver: String,
+    /// `--volumes-from`: `container[:ro|:rw]`.
+    pub volumes_from: Option<Vec<String>>,
+    /// `--mount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<Mount>>,
+    /// `--tmpfs`: destination → options (`rw,size=64m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<BTreeMap<String, String>>,
     /// Everything else, kept as sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// Docker's `mount.Mount` (`HostConfig.Mounts[]`, `--mount`), serialized as Go does
+/// (`omitempty` fields left out when empty). A `null` field reads as its zero value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Mount {
+    /// `bind`, `volume`, `tmpfs`, `npipe`, `cluster`.
+    #[serde(rename = "Type", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub kind: String,
+    /// Host path (bind) or volume name (volume; empty: anonymous).
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub source: String,
+    /// Path inside the container.
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub target: String,
+    /// Read-only.
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub read_only: bool,
+    /// `default`, `consistent`, `cached`, `delegated` (ignored on Linux).
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub consistency: String,
+    /// Options of a bind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_options: Option<BindOptions>,
+    /// Options of a volume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_options: Option<VolumeOptions>,
+    /// Options of a tmpfs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_options: Option<TmpfsOptions>,
+    /// Everything else (`ClusterOptions`, …), kept as sent.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Docker's `mount.BindOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct BindOptions {
+    /// `private`, `rprivate`, `shared`, `rshared`, `slave`, `rslave`.
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub propagation: String,
+    /// `bind-nonrecursive`.
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub non_recursive: bool,
+    /// Create the host path when it is missing (API 1.42).
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub create_mountpoint: bool,
+    /// A read-only bind that is not made recursively read-only (API 1.44).
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub read_only_non_recursive: bool,
+    /// Fail when the bind cannot be made recursively read-only (API 1.44).
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub read_only_force_recursive: bool,
+}
+
+/// Docker's `mount.VolumeOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeOptions {
+    /// Do not copy the image's content into a fresh volume.
+    #[serde(skip_serializing_if = "is_false", deserialize_with = "null_default")]
+    pub no_copy: bool,
+    /// Labels of the volume if it is created.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    /// A path inside the volume to mount instead of its root (API 1.45).
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub subpath: String,
+    /// The driver and its options, for a volume that is created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_config: Option<MountDriver>,
+}
+
+/// Docker's `mount.Driver`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MountDriver {
+    /// Driver name (`local` when empty).
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
+    pub name: String,
+    /// Driver options.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// Docker's `mount.TmpfsOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TmpfsOptions {
+    /// Size in bytes (0: the kernel's default).
+    #[serde(skip_serializing_if = "is_zero", deserialize_with = "null_default")]
+    pub size_bytes: i64,
+    /// Permission bits (Go's `os.FileMode`, a number; 0: the kernel's 1777).
+    #[serde(skip_serializing_if = "is_zero_u32", deserialize_with = "null_default")]
+    pub mode: u32,
+    /// Flags, each `[name]` or `[name, value]`: `exec`, `noexec`.
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
+    pub options: Vec<Vec<String>>,
+}
+
+/// Reads `null` as the type's zero value, as Go's decoder leaves a field alone on `null`.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Docker's container states.
@@ -261,4 +393,6 @@ pub struct Container {
     pub log_path: String,
     /// `NetworkingConfig.EndpointsConfig` as created: network name → `EndpointSettings`.
     pub networking: serde_json::Map<String, serde_json::Value>,
+    /// Its mount points (binds, volumes, tmpfs), as resolved at create.
+    pub mounts: Vec<crate::mounts::MountPoint>,
 }

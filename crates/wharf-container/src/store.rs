@@ -50,6 +50,12 @@ CREATE TABLE containers (
         version: 2,
         sql: "ALTER TABLE containers ADD COLUMN networking TEXT NOT NULL DEFAULT '{}';",
     },
+    // The container's mount points (binds, volumes, tmpfs) as resolved at create.
+    Migration {
+        component: COMPONENT,
+        version: 3,
+        sql: "ALTER TABLE containers ADD COLUMN mounts TEXT NOT NULL DEFAULT '[]';",
+    },
 ];
 
 /// What `POST /containers/create` asks for.
@@ -63,6 +69,13 @@ pub struct CreateRequest {
     pub host_config: HostConfig,
     /// `NetworkingConfig.EndpointsConfig`: network name → Docker's `EndpointSettings`.
     pub networking: serde_json::Map<String, Value>,
+    /// The ID to give it (empty: a new random one) — the lifecycle picks it first when
+    /// volumes must be referenced before the record exists.
+    pub id: String,
+    /// Its mount points, resolved and provisioned (see [`crate::mounts`]).
+    pub mounts: Vec<crate::mounts::MountPoint>,
+    /// The API version of the request (mount options depend on it); `(0, 0)`: the newest.
+    pub api_version: (u32, u32),
 }
 
 /// The container records.
@@ -118,6 +131,7 @@ fn row(r: &wharf_store::rusqlite::Row<'_>) -> wharf_store::rusqlite::Result<(Con
             driver: r.get(9)?,
             log_path: r.get(10)?,
             networking: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+            mounts: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
         },
         r.get(4)?,
         r.get(5)?,
@@ -126,7 +140,7 @@ fn row(r: &wharf_store::rusqlite::Row<'_>) -> wharf_store::rusqlite::Result<(Con
 }
 
 const COLUMNS: &str =
-    "id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking";
+    "id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking, mounts";
 
 fn decode(raw: (Container, String, String, String), args: String) -> Result<Container> {
     let (mut c, config, host_config, state) = raw;
@@ -138,7 +152,19 @@ fn decode(raw: (Container, String, String, String), args: String) -> Result<Cont
     Ok(c)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
+/// The columns of a new record that come from the request.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    config: &'a Config,
+    host_config: &'a HostConfig,
+    networking: &'a serde_json::Map<String, Value>,
+    mounts: &'a [crate::mounts::MountPoint],
+    path: &'a str,
+    args: &'a [String],
+    log_path: &'a str,
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).expect("container records serialize")
 }
 
@@ -197,7 +223,7 @@ impl Containers {
     /// `docker create`: checks the name, resolves the image, applies its defaults, makes the
     /// writable layer and records the container.
     pub fn create(&self, req: CreateRequest) -> Result<Container> {
-        let CreateRequest { name, mut config, host_config, networking } = req;
+        let CreateRequest { name, mut config, host_config, networking, id, mounts, .. } = req;
         if !name.is_empty() && !names::valid(&name) {
             return Err(ContainerError::Invalid(format!(
                 "Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
@@ -210,7 +236,7 @@ impl Containers {
         let image_config: Config = serde_json::from_value(image.config.clone()).unwrap_or_default();
         merge_image_config(&mut config, &image_config);
         let (path, args) = command_of(&config)?;
-        let id = hex::encode(random_bytes::<32>());
+        let id = if id.is_empty() { random_hex_id() } else { id };
         if config.hostname.is_empty() {
             config.hostname = id[..12].to_string();
         }
@@ -237,7 +263,16 @@ impl Containers {
         let made = std::fs::create_dir_all(&dir)
             .map_err(|e| ContainerError::internal(format!("creating {}: {e}", dir.display())))
             .and_then(|()| {
-                self.insert(&id, &name, &image.id, &config, &host_config, &path, &args, &log_path, &networking)
+                let row = Row {
+                    config: &config,
+                    host_config: &host_config,
+                    networking: &networking,
+                    mounts: &mounts,
+                    path: &path,
+                    args: &args,
+                    log_path: &log_path,
+                };
+                self.insert(&id, &name, &image.id, &row)
             });
         let name = match made {
             Ok(n) => n,
@@ -260,24 +295,27 @@ impl Containers {
             driver: self.snapshots().driver().to_string(),
             log_path,
             networking,
+            mounts,
         };
         self.publish("create", &c, &[]);
         Ok(c)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn insert(
-        &self,
-        id: &str,
-        name: &str,
-        image_id: &str,
-        config: &Config,
-        host_config: &HostConfig,
-        path: &str,
-        args: &[String],
-        log_path: &str,
-        networking: &serde_json::Map<String, Value>,
-    ) -> Result<String> {
+    /// `Config` with the defaults of its image applied (what the record will hold), before
+    /// anything is recorded.
+    pub fn merged_config(&self, config: &Config) -> Result<Config> {
+        let mut config = config.clone();
+        if config.image.is_empty() {
+            return Ok(config);
+        }
+        let image = self.images.inspect(&config.image)?;
+        let image_config: Config = serde_json::from_value(image.config.clone()).unwrap_or_default();
+        merge_image_config(&mut config, &image_config);
+        Ok(config)
+    }
+
+    fn insert(&self, id: &str, name: &str, image_id: &str, row: &Row<'_>) -> Result<String> {
+        let Row { config, host_config, networking, mounts, path, args, log_path } = *row;
         let driver = self.snapshots().driver();
         self.db.tx(|tx| {
             let name = if name.is_empty() {
@@ -300,8 +338,8 @@ impl Containers {
                 n
             };
             tx.execute(
-                "INSERT INTO containers (id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO containers (id, name, created, image_id, config, host_config, state, path, args, driver, log_path, networking, mounts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     id,
                     name,
@@ -314,7 +352,8 @@ impl Containers {
                     to_json(&args),
                     driver,
                     log_path,
-                    to_json(networking)
+                    to_json(networking),
+                    to_json(&mounts)
                 ],
             )?;
             Ok(name)
@@ -385,6 +424,15 @@ impl Containers {
                 params![c.id, to_json(&c.host_config), to_json(&c.networking)],
             )?;
             Ok(c)
+        })
+    }
+
+    /// Replaces the mount points of container `id` (after the first start populated its
+    /// volumes).
+    pub fn update_mounts(&self, id: &str, mounts: &[crate::mounts::MountPoint]) -> Result<()> {
+        self.db.tx(|tx| {
+            tx.execute("UPDATE containers SET mounts = ?2 WHERE id = ?1", params![id, to_json(&mounts)])?;
+            Ok(())
         })
     }
 

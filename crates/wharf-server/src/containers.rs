@@ -278,7 +278,7 @@ async fn create(
 }
 
 /// dockerd's `CheckForJSON`: a body needs `Content-Type: application/json`.
-fn check_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn check_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
     let ct = headers.get(CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
     if ct.is_empty() && body.is_empty() {
         return Ok(());

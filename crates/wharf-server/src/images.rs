@@ -83,12 +83,14 @@ pub trait ImageBackend: Send + Sync + 'static {
     async fn disk_usage(&self) -> Result<Vec<ImageInfo>, ApiError>;
 }
 
-/// The image routes, and `GET /system/df`.
+/// The image routes.
 pub(crate) fn routes(backend: Arc<dyn ImageBackend>) -> Router {
-    Router::new()
-        .route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image))
-        .route("/system/df", get(df::system_df))
-        .with_state(backend)
+    Router::new().route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image)).with_state(backend)
+}
+
+/// `GET /system/df`, which the image and volume backends answer together.
+pub(crate) fn df_routes(images: Arc<dyn ImageBackend>, volumes: Arc<dyn crate::VolumeBackend>) -> Router {
+    Router::new().route("/system/df", get(df::system_df)).with_state(df::DfBackends { images, volumes })
 }
 
 /// The routes' state.

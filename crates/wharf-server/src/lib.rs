@@ -20,6 +20,7 @@ mod networks;
 mod query;
 mod system;
 pub mod version;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -38,6 +39,10 @@ pub use networks::{
     NETWORK_FILTERS,
 };
 pub use system::{DaemonStatus, ObjectCounts, RuntimeInfo, SystemBackend};
+pub use volumes::{
+    dangling_filter, CreateVolume, PruneVolumes, VolumeBackend, VolumePruneReport, VolumeUsage, VolumeView,
+    ANONYMOUS_LABEL, VOLUME_FILTERS, VOLUME_PRUNE_FILTERS,
+};
 pub use wharf_api::{ApiVersion, CURRENT_API_VERSION, MIN_API_VERSION};
 
 /// Everything the routes need, one backend per resource. Built by `wharfd`'s wiring; each field
@@ -53,6 +58,8 @@ pub struct Backends {
     pub files: Arc<dyn FilesBackend>,
     /// `/networks/…`.
     pub networks: Arc<dyn NetworkBackend>,
+    /// `/volumes/…` and the volumes part of `/system/df`.
+    pub volumes: Arc<dyn VolumeBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -62,13 +69,15 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, images, containers, files, networks, events, shutdown } = backends;
+    let Backends { system, images, containers, files, networks, volumes, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
+        .merge(images::df_routes(images.clone(), volumes.clone()))
         .merge(images::routes(images))
         .merge(containers::routes(containers))
         .merge(files::routes(files))
         .merge(networks::routes(networks))
+        .merge(volumes::routes(volumes))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

@@ -306,7 +306,7 @@ pub(crate) fn container_row(c: &Value, trunc: bool, now: i64) -> Row {
 }
 
 /// One volume as docker's `volumeContext`.
-fn volume_row(v: &Value) -> Row {
+pub(crate) fn volume_row(v: &Value) -> Row {
     let (size, refs) = volume_usage(v);
     let has_usage = v.get("UsageData").is_some_and(Value::is_object);
     let mut labels: Vec<String> = v

@@ -48,6 +48,11 @@ impl Filters {
         self.args.get(key).is_some_and(|v| v.contains_key(value))
     }
 
+    /// Whether `key` was given, with any value.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.args.contains_key(key)
+    }
+
     /// True when no filter is set.
     pub(crate) fn is_empty(&self) -> bool {
         self.args.is_empty()

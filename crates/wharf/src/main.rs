@@ -36,6 +36,7 @@ mod system;
 mod timeutil;
 mod units;
 mod update;
+mod volume;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -60,6 +61,7 @@ use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
 use crate::stats::{StatsArgs, TopArgs};
 use crate::system::{EventsArgs, InfoArgs, Target, VersionArgs};
 use crate::update::UpdateArgs;
+use crate::volume::VolumeCommand;
 
 /// A self-sufficient runtime for containers
 #[derive(Debug, Parser)]
@@ -172,6 +174,9 @@ enum Command {
     Update(UpdateArgs),
     /// Show the wharf version information
     Version(VersionArgs),
+    /// Manage volumes
+    #[command(subcommand, arg_required_else_help = true)]
+    Volume(VolumeCommand),
     /// Block until one or more containers stop, then print their exit codes
     Wait(NamesArgs),
 }
@@ -279,6 +284,7 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Start(a) => block_on(run::start(&target(), &cx.config, &a)),
         Command::Stop(a) => block_on(container::stop(&target(), &a, "stop")),
         Command::Unpause(a) => block_on(container::simple(&target(), &a, "unpause")),
+        Command::Volume(c) => block_on(volume::run(&target(), &cx.config, &c)),
         Command::Wait(a) => block_on(container::wait(&target(), &a)),
     }
 }
@@ -537,6 +543,10 @@ mod tests {
             &["wharf", "network", "ls", "-q"],
             &["wharf", "network", "create", "-d", "bridge", "--subnet", "10.9.0.0/16", "n"],
             &["wharf", "network", "connect", "--alias", "a", "n", "x"],
+            &["wharf", "volume", "create", "-d", "local", "--label", "a=b", "v"],
+            &["wharf", "volume", "ls", "-q"],
+            &["wharf", "volume", "rm", "-f", "v"],
+            &["wharf", "volume", "prune", "-a", "-f"],
         ] {
             ok(args);
         }
@@ -569,6 +579,8 @@ mod tests {
             &["wharf", "port", "a", "b", "c"],
             &["wharf", "network", "create"],
             &["wharf", "network", "bogus"],
+            &["wharf", "volume", "bogus"],
+            &["wharf", "volume", "create", "a", "b"],
         ] {
             assert!(Cli::try_parse_from(separated(bad)).is_err(), "{bad:?}");
         }

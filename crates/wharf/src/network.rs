@@ -102,7 +102,7 @@ fn string_slice(values: &[String], flag: &str) -> Result<Vec<String>, StatusErro
 
 /// docker's `MapOpts` without a validator: `key=value` (or `key` alone, an empty value);
 /// a later value for the same key wins.
-fn map_opts(values: &[String]) -> BTreeMap<String, String> {
+pub(crate) fn map_opts(values: &[String]) -> BTreeMap<String, String> {
     values
         .iter()
         .map(|v| match v.split_once('=') {
@@ -112,7 +112,7 @@ fn map_opts(values: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()?;
@@ -518,7 +518,7 @@ fn ls_format(source: &str, quiet: bool) -> Format {
 
 /// Where Go's template engine stops on a `.Label` used without its argument (a
 /// method that wants one): `line:column` of the first such field.
-fn bare_label_position(src: &str) -> Option<(usize, usize)> {
+pub(crate) fn bare_label_position(src: &str) -> Option<(usize, usize)> {
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     for (i, _) in src.match_indices(".Label") {
         let before = src[..i].chars().next_back();

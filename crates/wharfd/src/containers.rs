@@ -145,9 +145,9 @@ impl ContainerBackend for ContainerAdapter {
         }))
     }
 
-    async fn remove(&self, name: &str, force: bool, _volumes: bool) -> Result<(), ApiError> {
+    async fn remove(&self, name: &str, force: bool, volumes: bool) -> Result<(), ApiError> {
         let name = name.to_string();
-        run(&self.life, move |l| l.remove(&name, force)).await
+        run(&self.life, move |l| l.remove(&name, force, volumes)).await
     }
 
     async fn rename(&self, name: &str, new_name: &str) -> Result<(), ApiError> {
@@ -202,19 +202,8 @@ impl ContainerBackend for ContainerAdapter {
         Ok((c.config.tty, Box::pin(stream)))
     }
 
-    async fn prune(&self, _filters: Filters) -> Result<(Vec<String>, u64), ApiError> {
-        run(&self.life, move |l| {
-            let cs = l.containers();
-            let mut gone = Vec::new();
-            for c in cs.list()? {
-                if matches!(c.state.status, Status::Created | Status::Exited | Status::Dead) {
-                    cs.delete(&c)?;
-                    gone.push(c.id);
-                }
-            }
-            Ok((gone, 0))
-        })
-        .await
+    async fn prune(&self, filters: Filters) -> Result<(Vec<String>, u64), ApiError> {
+        run(&self.life, move |l| l.prune(&filters)).await
     }
 
     async fn attach(

@@ -12,6 +12,7 @@ mod lock;
 mod networks;
 mod serve;
 mod streams;
+mod volumes;
 mod wiring;
 
 use std::process::ExitCode;

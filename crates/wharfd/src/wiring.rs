@@ -53,6 +53,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         .iter()
         .chain(wharf_container::MIGRATIONS)
         .chain(wharf_network::service::MIGRATIONS)
+        .chain(wharf_volume::MIGRATIONS)
         .copied()
         .collect();
     let db =
@@ -74,10 +75,24 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         .map_err(|e| anyhow::anyhow!("initializing networking: {e}"))?,
     );
     let containers = Arc::new(
-        wharf_container::Containers::open(db, image_store.clone(), events.clone(), cfg.data_root.join("containers"))
-            .context("opening the container store")?,
+        wharf_container::Containers::open(
+            db.clone(),
+            image_store.clone(),
+            events.clone(),
+            cfg.data_root.join("containers"),
+        )
+        .context("opening the container store")?,
     );
     let _ = users.0.set(Arc::downgrade(&containers));
+    let volumes = Arc::new(
+        wharf_volume::Volumes::open(
+            db.clone(),
+            events.clone(),
+            wharf_volume::VolumesConfig::new(cfg.data_root.join("volumes")),
+        )
+        .map_err(|e| anyhow::anyhow!("opening the volume store: {e}"))?,
+    );
+    crate::volumes::reconcile(&volumes, &containers);
     let runtimes = runtime_registry(cfg);
     let init_path = cfg.init_path.clone().or_else(find_init);
     let life = wharf_container::Lifecycle::new(
@@ -98,6 +113,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         },
     );
     life.set_networking(Arc::new(crate::networks::ContainerNetworking(networks.clone())));
+    life.set_volumes(Arc::new(crate::volumes::ContainerVolumes(volumes.clone())));
     let warmer = cgroup_warmer(cfg, &host);
     if let Some((_, w)) = &warmer {
         life.set_warmer(w.clone());
@@ -131,6 +147,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         containers: crate::containers::ContainerAdapter::new(life.clone()),
         files: crate::files::FilesAdapter::new(life),
         networks: crate::networks::NetworkAdapter::new(networks.clone(), containers.clone()),
+        volumes: crate::volumes::VolumeAdapter::new(volumes),
         events: events.clone(),
         shutdown: shutdown.clone(),
     });
@@ -297,6 +314,10 @@ fn network_config(cfg: &DaemonConfig) -> wharf_network::service::ServiceConfig {
         mtu: cfg.mtu,
         upstream_dns,
         proxy: find_proxy(),
+        // dockerd's ULA prefix for IPv6 subnets, derived from the engine ID.
+        pools6: vec![wharf_network::ula_pool(&engine_id(&cfg.data_root).unwrap_or_default())],
+        ipv6: cfg.ipv6,
+        fixed_cidr_v6: cfg.fixed_cidr_v6,
     }
 }
 

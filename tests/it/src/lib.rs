@@ -13,6 +13,7 @@
 mod http;
 pub mod images;
 mod pki;
+pub mod plugin;
 mod slot;
 
 use std::path::{Path, PathBuf};

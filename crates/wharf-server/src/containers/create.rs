@@ -129,7 +129,15 @@ pub(crate) fn decode(name: &str, body: &[u8], version: ApiVersion) -> Result<Dec
         },
         _ => Map::new(),
     };
-    Ok(Decoded { request: CreateRequest { name: name.to_string(), config, host_config, networking }, warnings })
+    let request = CreateRequest {
+        name: name.to_string(),
+        config,
+        host_config,
+        networking,
+        api_version: (u32::from(version.major), u32::from(version.minor)),
+        ..Default::default()
+    };
+    Ok(Decoded { request, warnings })
 }
 
 /// The router's adjustments to the host config (moby's `postContainersCreate`).

@@ -75,6 +75,7 @@ fn container() -> Container {
         driver: "overlay2".into(),
         log_path: format!("/var/lib/wharf/containers/{ID}/{ID}-json.log"),
         networking: Default::default(),
+        mounts: Vec::new(),
     }
 }
 

@@ -145,6 +145,14 @@ pub(crate) struct Summary {
     mounts: Vec<Value>,
 }
 
+/// `Mounts` of a summary or an inspect: binds, volumes and `--mount` tmpfs, as dockerd shows them.
+fn mounts_json(mounts: &[wharf_container::mounts::MountPoint]) -> Vec<Value> {
+    match wharf_container::mounts::inspect_mounts_json(mounts) {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    }
+}
+
 /// `SizeRw`/`SizeRootFs` are `omitempty` in Go: absent unless asked for and not zero.
 fn omit_size(v: &Option<i64>) -> bool {
     v.is_none_or(|n| n == 0)
@@ -185,7 +193,7 @@ pub(crate) fn summary(i: Inspected, now: i64) -> Summary {
         status: human_status(&c.state, now),
         host_config: SummaryHostConfig { network_mode: c.host_config.network_mode.clone() },
         network_settings: SummaryNetworkSettings { networks },
-        mounts: Vec::new(),
+        mounts: mounts_json(&c.mounts),
         id: c.id,
     }
 }
@@ -342,8 +350,9 @@ fn state_json(s: &State) -> StateJson {
 pub(crate) fn inspect(i: Inspected) -> Inspect {
     let ports = port_map(&i.networks);
     let networks = endpoint_map(&i.networks);
-    let Container { id, name, created, image_id, config, host_config, state, path, args, driver, log_path, .. } =
-        i.container;
+    let Container {
+        id, name, created, image_id, config, host_config, state, path, args, driver, log_path, mounts, ..
+    } = i.container;
     let (size_rw, size_root_fs) = sizes(i.sizes);
     Inspect {
         id,
@@ -368,7 +377,7 @@ pub(crate) fn inspect(i: Inspected) -> Inspect {
         graph_driver: GraphDriverData { name: i.graph_driver.name, data: i.graph_driver.data },
         size_rw,
         size_root_fs,
-        mounts: Vec::new(),
+        mounts: mounts_json(&mounts),
         config: serde_json::to_value(&config).unwrap_or(Value::Null),
         network_settings: network_settings(networks, ports),
     }

@@ -1,6 +1,5 @@
-//! `GET /system/df?type=…`: disk usage per object type. Only images have a backend so far;
-//! `Containers`, `Volumes` and `BuildCache` are empty lists until theirs land (each will add its
-//! part here).
+//! `GET /system/df?type=…`: disk usage per object type, from the image and volume backends;
+//! `Containers` and `BuildCache` are empty lists until theirs land (each will add its part here).
 //!
 //! As dockerd: `type` (repeatable: `container`, `image`, `volume`, `build-cache`; honoured from
 //! API 1.42) restricts the answer to those types, the others being `null`; an unknown type is a
@@ -19,7 +18,17 @@ use wharf_image::store::ImageInfo;
 use super::wire::{self, int, v1, ImageSummary};
 use super::ImageBackend;
 use crate::query::QueryArgs;
+use crate::volumes::{VolumeBackend, VolumeView};
 use crate::ApiError;
+
+/// The backends with a part in `/system/df`.
+#[derive(Clone)]
+pub(crate) struct DfBackends {
+    /// `Images` and `LayersSize`.
+    pub images: Arc<dyn ImageBackend>,
+    /// `Volumes`.
+    pub volumes: Arc<dyn VolumeBackend>,
+}
 
 /// Go's `types.DiskUsage` (fields in its order; a type not asked for is `null`).
 #[derive(Debug, Serialize)]
@@ -28,7 +37,7 @@ pub(crate) struct DiskUsage {
     layers_size: i64,
     images: Option<Vec<ImageSummary>>,
     containers: Option<Vec<Value>>,
-    volumes: Option<Vec<Value>>,
+    volumes: Option<Vec<VolumeView>>,
     build_cache: Option<Vec<Value>>,
 }
 
@@ -61,7 +70,7 @@ fn wanted(q: &QueryArgs, version: ApiVersion) -> Result<Wanted, ApiError> {
 
 /// The handler.
 pub(crate) async fn system_df(
-    State(backend): State<Arc<dyn ImageBackend>>,
+    State(backends): State<DfBackends>,
     version: Option<Extension<ApiVersion>>,
     uri: Uri,
 ) -> Result<Json<DiskUsage>, ApiError> {
@@ -69,17 +78,18 @@ pub(crate) async fn system_df(
     let q = QueryArgs::from_uri(&uri)?;
     let w = wanted(&q, version)?;
     let (layers_size, images) = if w.images {
-        let images = backend.disk_usage().await?;
+        let images = backends.images.disk_usage().await?;
         let size = layers_size(&images);
         (size, Some(images.into_iter().map(|i| wire::summary(i, version)).collect()))
     } else {
         (0, None)
     };
+    let volumes = if w.volumes { Some(backends.volumes.disk_usage().await?) } else { None };
     Ok(Json(DiskUsage {
         layers_size,
         images,
         containers: w.containers.then(Vec::new),
-        volumes: w.volumes.then(Vec::new),
+        volumes,
         build_cache: w.build_cache.then(Vec::new),
     }))
 }

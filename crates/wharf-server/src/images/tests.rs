@@ -161,9 +161,46 @@ impl ImageBackend for Fake {
     }
 }
 
+/// The volumes part of `/system/df`: two volumes, one without a known size.
+struct Volumes;
+
+#[async_trait]
+impl crate::VolumeBackend for Volumes {
+    async fn list(&self, _: Filters) -> Result<(Vec<crate::VolumeView>, Vec<String>), ApiError> {
+        unreachable!("not a df call")
+    }
+    async fn inspect(&self, _: &str) -> Result<crate::VolumeView, ApiError> {
+        unreachable!("not a df call")
+    }
+    async fn create(&self, _: crate::CreateVolume) -> Result<crate::VolumeView, ApiError> {
+        unreachable!("not a df call")
+    }
+    async fn remove(&self, _: &str, _: bool) -> Result<(), ApiError> {
+        unreachable!("not a df call")
+    }
+    async fn prune(&self, _: crate::PruneVolumes) -> Result<crate::VolumePruneReport, ApiError> {
+        unreachable!("not a df call")
+    }
+    async fn disk_usage(&self) -> Result<Vec<crate::VolumeView>, ApiError> {
+        let vol = |name: &str, size, ref_count| crate::VolumeView {
+            created_at: "2026-11-29T10:00:00Z".into(),
+            driver: "local".into(),
+            mountpoint: format!("/var/lib/wharf/volumes/{name}/_data"),
+            name: name.into(),
+            scope: "local".into(),
+            usage_data: Some(crate::VolumeUsage { ref_count, size }),
+            ..Default::default()
+        };
+        Ok(vec![vol("data", 4096, 1), vol("odd", -1, 0)])
+    }
+}
+
 /// The routes as `crate::service` serves them: version layer, 404 fallbacks.
 fn app(fake: Arc<Fake>) -> Router {
-    let api = routes(fake).fallback(crate::error::not_found).method_not_allowed_fallback(crate::error::not_found);
+    let api = routes(fake.clone())
+        .merge(df_routes(fake, Arc::new(Volumes)))
+        .fallback(crate::error::not_found)
+        .method_not_allowed_fallback(crate::error::not_found);
     Router::new().fallback_service(api).layer(axum::middleware::from_fn(crate::version::negotiate))
 }
 
@@ -504,17 +541,34 @@ async fn system_df_by_type() {
     assert_eq!(a.status, StatusCode::OK);
     let v = a.json();
     assert_eq!(v["LayersSize"], 180);
-    assert_eq!((&v["Containers"], &v["Volumes"], &v["BuildCache"]), (&json!([]), &json!([]), &json!([])));
+    assert_eq!((&v["Containers"], &v["BuildCache"]), (&json!([]), &json!([])));
+    assert_eq!(
+        v["Volumes"],
+        json!([
+            {"CreatedAt": "2026-11-29T10:00:00Z", "Driver": "local", "Labels": null,
+             "Mountpoint": "/var/lib/wharf/volumes/data/_data", "Name": "data", "Options": null, "Scope": "local",
+             "UsageData": {"RefCount": 1, "Size": 4096}},
+            {"CreatedAt": "2026-11-29T10:00:00Z", "Driver": "local", "Labels": null,
+             "Mountpoint": "/var/lib/wharf/volumes/odd/_data", "Name": "odd", "Options": null, "Scope": "local",
+             "UsageData": {"RefCount": 0, "Size": -1}},
+        ])
+    );
     assert_eq!((&v["Images"][0]["SharedSize"], &v["Images"][0]["Containers"]), (&json!(100), &json!(2)));
     assert!(v["Images"][0].get("VirtualSize").is_none());
 
+    let v = get(&fake, "/v1.45/system/df?type=image&type=build-cache").await.json();
+    assert_eq!((&v["Volumes"], &v["Containers"], &v["BuildCache"]), (&Value::Null, &Value::Null, &json!([])));
     let v = get(&fake, "/v1.45/system/df?type=volume&type=build-cache").await.json();
-    assert_eq!(v, json!({"LayersSize": 0, "Images": null, "Containers": null, "Volumes": [], "BuildCache": []}));
-    assert_eq!(fake.calls(), ["disk_usage"], "images are not computed when not asked for");
+    assert_eq!((&v["LayersSize"], &v["Images"], &v["Containers"]), (&json!(0), &Value::Null, &Value::Null));
+    assert_eq!(v["Volumes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(fake.calls(), ["disk_usage", "disk_usage"], "images are not computed when not asked for");
 
     let v = get(&fake, "/v1.43/system/df?type=image").await.json();
     assert_eq!(v["Images"][1]["VirtualSize"], 130);
-    assert_eq!(v["Containers"], Value::Null);
+    assert_eq!((&v["Containers"], &v["Volumes"]), (&Value::Null, &Value::Null));
+    // Before 1.42 `type` is ignored: every part is there.
+    let v = get(&fake, "/v1.41/system/df?type=image").await.json();
+    assert_eq!((v["Volumes"].as_array().map(Vec::len), &v["Containers"]), (Some(2), &json!([])));
     let a = get(&fake, "/system/df?type=networks").await;
     assert_eq!((a.status, a.json()), (StatusCode::BAD_REQUEST, json!({"message": "unknown object type: networks"})));
 }
