@@ -82,6 +82,52 @@ struct RootFs {
     _mount: Option<(wharf_snapshot::mount::MountGuard, TempDir)>,
 }
 
+/// Where a path of the archive API lives: the container's root filesystem, or the host
+/// directory of the bind or volume mounted there (the daemon's view of the rootfs does not
+/// show the container's mounts), with the path inside it.
+struct Located {
+    root: Root,
+    path: String,
+    /// Whether writes are allowed there (a read-only bind or volume refuses them).
+    writable: bool,
+}
+
+/// `path` cleaned lexically (`.`/`..`/duplicate slashes), absolute.
+fn clean_abs(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The bind or volume mount of `c` that holds `path` (the deepest), and the rest of the path
+/// below its destination. tmpfs mounts live only in the container's mount namespace and are
+/// not reachable here.
+fn mount_holding<'a>(c: &'a Container, path: &str) -> Option<(&'a crate::mounts::MountPoint, String)> {
+    let want = clean_abs(path);
+    c.mounts
+        .iter()
+        .filter(|m| m.kind != crate::mounts::MountKind::Tmpfs && !m.source.is_empty())
+        .filter_map(|m| {
+            let dest = clean_abs(&m.destination);
+            let rest = if want == dest {
+                Some(String::new())
+            } else {
+                want.strip_prefix(&dest).filter(|r| r.starts_with('/') || dest == "/").map(str::to_string)
+            }?;
+            Some((m, rest, dest.len()))
+        })
+        .max_by_key(|(_, _, depth)| *depth)
+        .map(|(m, rest, _)| (m, rest))
+}
+
 /// A directory removed on drop (after the mount in front of it is gone).
 struct TempDir(PathBuf);
 
@@ -125,11 +171,36 @@ impl Lifecycle {
         Ok(RootFs { root, _mount: Some((guard, tmp)) })
     }
 
+    /// Where `path` of `c` is: inside a bind or volume directory mounted there (a directory
+    /// source; its subpath applied), else in the root filesystem `fs`. A trailing `/` or `/.`
+    /// of `path` is kept, as the archive rules depend on it.
+    fn locate(&self, c: &Container, fs: &RootFs, path: &str) -> Result<Located> {
+        if let Some((m, rest)) = mount_holding(c, path) {
+            let mut source = PathBuf::from(&m.source);
+            if !m.subpath.is_empty() {
+                source = source.join(&m.subpath);
+            }
+            if source.is_dir() {
+                let root = Root::new(&source).map_err(ContainerError::other)?;
+                let mut inner = if rest.is_empty() { "/".to_string() } else { rest };
+                if path.ends_with("/.") {
+                    inner = format!("{}/.", inner.trim_end_matches('/'));
+                } else if path.ends_with('/') && !inner.ends_with('/') {
+                    inner.push('/');
+                }
+                return Ok(Located { root, path: inner, writable: m.rw });
+            }
+        }
+        let root = Root::new(fs.root.path()).map_err(ContainerError::other)?;
+        Ok(Located { root, path: path.to_string(), writable: !c.host_config.readonly_rootfs })
+    }
+
     /// `HEAD /containers/{id}/archive?path=`.
     pub fn stat_path(&self, name: &str, path: &str) -> Result<PathStat> {
         let c = self.containers().get(name)?;
         let fs = self.root_fs(&c)?;
-        archive::stat(&fs.root, path).map_err(|e| fs_error(e, name))
+        let at = self.locate(&c, &fs, path)?;
+        archive::stat(&at.root, &at.path).map_err(|e| fs_error(e, name))
     }
 
     /// `GET /containers/{id}/archive?path=`: resolves `path`, hands its stat to `start`, which
@@ -137,7 +208,8 @@ impl Lifecycle {
     pub fn archive_path<W: Write>(&self, name: &str, path: &str, start: impl FnOnce(PathStat) -> W) -> Result<()> {
         let c = self.containers().get(name)?;
         let fs = self.root_fs(&c)?;
-        let res = Resource::open(&fs.root, path).map_err(|e| fs_error(e, name))?;
+        let at = self.locate(&c, &fs, path)?;
+        let res = Resource::open(&at.root, &at.path).map_err(|e| fs_error(e, name))?;
         let out = start(res.stat().clone());
         res.write_tar(out).map_err(|e| fs_error(e, name))?;
         self.containers().publish("archive-path", &c, &[("path", path.to_string())]);
@@ -147,13 +219,16 @@ impl Lifecycle {
     /// `PUT /containers/{id}/archive?path=`: extracts `tar` into the directory `path`.
     pub fn extract_to(&self, name: &str, path: &str, tar: impl std::io::Read, opts: CopyInOptions) -> Result<()> {
         let c = self.containers().get(name)?;
-        if c.host_config.readonly_rootfs {
-            return Err(ContainerError::Other {
-                kind: ErrorKind::Forbidden,
-                message: "container rootfs is marked read-only".into(),
-            });
-        }
         let fs = self.root_fs(&c)?;
+        let at = self.locate(&c, &fs, path)?;
+        if !at.writable {
+            let message = if mount_holding(&c, path).is_some() {
+                "mounted volume is marked read-only"
+            } else {
+                "container rootfs is marked read-only"
+            };
+            return Err(ContainerError::Other { kind: ErrorKind::Forbidden, message: message.into() });
+        }
         let chown = if opts.copy_uid_gid {
             let u = wharf_runtime::resolve_user(fs.root.path(), &c.config.user, &[])
                 .map_err(|e| ContainerError::Invalid(e.to_string()))?;
@@ -166,7 +241,7 @@ impl Lifecycle {
             chown,
             ..Default::default()
         };
-        archive::extract(&fs.root, path, tar, &xo).map_err(|e| fs_error(e, name))?;
+        archive::extract(&at.root, &at.path, tar, &xo).map_err(|e| fs_error(e, name))?;
         self.containers().publish("extract-to-dir", &c, &[("path", path.to_string())]);
         Ok(())
     }
@@ -301,6 +376,33 @@ fn without_init_paths(all: Vec<(String, ChangeKind)>) -> Vec<FileChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_mounts_are_found_deepest_first() {
+        use crate::mounts::{MountKind, MountPoint};
+        let mp = |kind, source: &str, destination: &str| MountPoint {
+            kind,
+            source: source.into(),
+            destination: destination.into(),
+            ..Default::default()
+        };
+        let c = Container {
+            mounts: vec![
+                mp(MountKind::Volume, "/v/data", "/data"),
+                mp(MountKind::Bind, "/h/deep", "/data/deep"),
+                mp(MountKind::Tmpfs, "", "/run"),
+            ],
+            ..Default::default()
+        };
+        let at = |p: &str| mount_holding(&c, p).map(|(m, rest)| (m.source.clone(), rest));
+        assert_eq!(at("/data"), Some(("/v/data".into(), String::new())));
+        assert_eq!(at("/data/x/../f"), Some(("/v/data".into(), "/f".into())));
+        assert_eq!(at("/data/deep/a/b"), Some(("/h/deep".into(), "/a/b".into())));
+        assert_eq!(at("/database"), None);
+        assert_eq!(at("/run/x"), None);
+        assert_eq!(at("/etc/passwd"), None);
+        assert_eq!(clean_abs("a//b/./c/.."), "/a/b");
+    }
 
     #[test]
     fn init_paths_and_the_changes_they_caused_are_left_out() {

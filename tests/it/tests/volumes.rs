@@ -259,3 +259,75 @@ fn a_volume_plugin_serves_a_container() {
     assert!(err.failed().contains("plugin \"no-such-plugin-here\" not found"), "{}", err.stderr);
     d.stop();
 }
+
+#[test]
+fn cp_events_propagation_and_subpaths() {
+    let Some(mut d) = with_busybox() else { return };
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // `docker cp` reaches into volumes and binds, running or not.
+    d.docker(&["run", "-d", "--name", "cpv", "-v", "cpdata:/data", "-v", "ro:/ro:ro", "busybox", "sleep", "60"]).ok();
+    let src = d.root.path().join("in.txt");
+    std::fs::write(&src, "copied in\n").unwrap();
+    d.docker(&["cp", src.to_str().unwrap(), "cpv:/data/in.txt"]).ok();
+    let out = d.docker(&["exec", "cpv", "cat", "/data/in.txt"]);
+    assert_eq!(out.ok(), "copied in\n");
+    d.docker(&["exec", "cpv", "sh", "-c", "echo made inside > /data/out.txt"]).ok();
+    let dst = d.root.path().join("out.txt");
+    d.docker(&["cp", "cpv:/data/out.txt", dst.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&dst).unwrap(), "made inside\n");
+    let err = d.docker(&["cp", src.to_str().unwrap(), "cpv:/ro/in.txt"]);
+    assert!(err.failed().contains("mounted volume is marked read-only"), "{}", err.stderr);
+    d.docker(&["stop", "-t", "0", "cpv"]).ok();
+    let dst2 = d.root.path().join("out2.txt");
+    d.wharf(&["cp", "cpv:/data/in.txt", dst2.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&dst2).unwrap(), "copied in\n");
+    // `-v /path` alone is an anonymous volume.
+    d.docker(&["run", "--name", "anon", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f"]).ok();
+    let m =
+        d.docker(&["inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Destination}} {{len .Name}}{{end}}", "anon"]);
+    assert_eq!(m.ok().trim(), "volume /scratch 64");
+    d.docker(&["rm", "-v", "anon"]).ok();
+    // bind-propagation reaches the runtime.
+    let host = d.root.path().join("shared");
+    std::fs::create_dir_all(&host).unwrap();
+    let spec = format!("type=bind,source={},target=/p,bind-propagation=rshared", host.display());
+    let out = d.docker(&["run", "--rm", "--mount", &spec, "busybox", "grep", " /p ", "/proc/self/mountinfo"]);
+    assert!(out.ok().contains("shared:"), "{}", out.stdout);
+    // A volume subpath (API 1.45).
+    d.docker(&["run", "--rm", "-v", "sub:/v", "busybox", "sh", "-c", "mkdir -p /v/dir && echo inner > /v/dir/f"]).ok();
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=volume,src=sub,dst=/s,volume-subpath=dir",
+        "busybox",
+        "cat",
+        "/s/f",
+    ]);
+    assert_eq!(out.ok(), "inner\n");
+    let err =
+        d.docker(&["run", "--rm", "--mount", "type=volume,src=sub,dst=/s,volume-subpath=../..", "busybox", "true"]);
+    assert!(!err.failed().is_empty());
+    // Volume events, as dockerd publishes them.
+    d.docker(&["rm", "cpv"]).ok();
+    d.docker(&["volume", "rm", "cpdata"]).ok();
+    let t1 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
+    let ev = d.docker(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &t1.to_string(),
+        "--filter",
+        "type=volume",
+        "--filter",
+        "volume=cpdata",
+        "--format",
+        "{{.Action}}",
+    ]);
+    let actions: Vec<String> = ev.ok().lines().map(str::to_string).collect();
+    for want in ["create", "mount", "unmount", "destroy"] {
+        assert!(actions.iter().any(|a| a == want), "{want} missing in {actions:?}");
+    }
+    d.stop();
+}
