@@ -18,8 +18,8 @@
 mod create;
 mod logs;
 #[cfg(test)]
-mod tests;
-mod wire;
+pub(crate) mod tests;
+pub(crate) mod wire;
 
 use std::convert::Infallible;
 use std::pin::Pin;

@@ -88,9 +88,13 @@ pub(crate) fn routes(backend: Arc<dyn ImageBackend>) -> Router {
     Router::new().route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image)).with_state(backend)
 }
 
-/// `GET /system/df`, which the image and volume backends answer together.
-pub(crate) fn df_routes(images: Arc<dyn ImageBackend>, volumes: Arc<dyn crate::VolumeBackend>) -> Router {
-    Router::new().route("/system/df", get(df::system_df)).with_state(df::DfBackends { images, volumes })
+/// `GET /system/df`, which the image, container and volume backends answer together.
+pub(crate) fn df_routes(
+    images: Arc<dyn ImageBackend>,
+    containers: Arc<dyn crate::ContainerBackend>,
+    volumes: Arc<dyn crate::VolumeBackend>,
+) -> Router {
+    Router::new().route("/system/df", get(df::system_df)).with_state(df::DfBackends { images, containers, volumes })
 }
 
 /// The routes' state.

@@ -72,7 +72,7 @@ pub fn service(backends: Backends) -> Router {
     let Backends { system, images, containers, files, networks, volumes, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
-        .merge(images::df_routes(images.clone(), volumes.clone()))
+        .merge(images::df_routes(images.clone(), containers.clone(), volumes.clone()))
         .merge(images::routes(images))
         .merge(containers::routes(containers))
         .merge(files::routes(files))

@@ -225,6 +225,7 @@ fn local_driver_options_and_listing() {
     let df = d.docker(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}"]);
     // (Volumes with driver options are not counted, as dockerd.)
     assert!(df.ok().contains("Local Volumes 2 1"), "{}", df.stdout);
+    assert!(df.stdout.contains("Containers 1 1"), "{}", df.stdout);
     d.docker(&["rm", "-f", "user"]).ok();
     d.docker(&["volume", "rm", "p1", "d1", "scratch"]).ok();
     d.stop();

@@ -24,9 +24,9 @@ type WaitResult = (i64, Option<String>);
 /// Answers from canned data; `missing` is unknown everywhere; `running` runs, anything else is
 /// stopped; records calls as text.
 #[derive(Default)]
-struct Fake {
+pub(crate) struct Fake {
     calls: Mutex<Vec<String>>,
-    listed: Vec<Inspected>,
+    pub(crate) listed: Vec<Inspected>,
     warnings: Vec<String>,
     /// The result `wait` resolves to, when the test sends it.
     wait_result: Mutex<Option<oneshot::Receiver<WaitResult>>>,
@@ -38,6 +38,11 @@ struct Fake {
 }
 
 impl Fake {
+    /// A fake that lists `listed`.
+    pub(crate) fn listing(listed: Vec<Inspected>) -> Fake {
+        Fake { listed, ..Default::default() }
+    }
+
     fn record(&self, call: String) {
         self.calls.lock().unwrap().push(call);
     }
@@ -54,7 +59,7 @@ impl Fake {
     }
 }
 
-fn container() -> Container {
+pub(crate) fn container() -> Container {
     Container {
         id: ID.into(),
         name: "web".into(),
@@ -79,7 +84,7 @@ fn container() -> Container {
     }
 }
 
-fn inspected(container: Container) -> Inspected {
+pub(crate) fn inspected(container: Container) -> Inspected {
     Inspected {
         container,
         graph_driver: GraphDriver {

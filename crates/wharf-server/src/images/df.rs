@@ -1,5 +1,5 @@
-//! `GET /system/df?type=…`: disk usage per object type, from the image and volume backends;
-//! `Containers` and `BuildCache` are empty lists until theirs land (each will add its part here).
+//! `GET /system/df?type=…`: disk usage per object type, from the image, container and volume
+//! backends; `BuildCache` is an empty list until the builder lands.
 //!
 //! As dockerd: `type` (repeatable: `container`, `image`, `volume`, `build-cache`; honoured from
 //! API 1.42) restricts the answer to those types, the others being `null`; an unknown type is a
@@ -26,6 +26,8 @@ use crate::ApiError;
 pub(crate) struct DfBackends {
     /// `Images` and `LayersSize`.
     pub images: Arc<dyn ImageBackend>,
+    /// `Containers` (every container with its sizes, as `ps -as` lists them).
+    pub containers: Arc<dyn crate::ContainerBackend>,
     /// `Volumes`.
     pub volumes: Arc<dyn VolumeBackend>,
 }
@@ -85,13 +87,19 @@ pub(crate) async fn system_df(
         (0, None)
     };
     let volumes = if w.volumes { Some(backends.volumes.disk_usage().await?) } else { None };
-    Ok(Json(DiskUsage {
-        layers_size,
-        images,
-        containers: w.containers.then(Vec::new),
-        volumes,
-        build_cache: w.build_cache.then(Vec::new),
-    }))
+    let containers = if w.containers {
+        let opts = crate::ContainerListOptions { all: true, size: true, ..Default::default() };
+        let now = crate::now_nanos();
+        let list = backends.containers.list(opts).await?;
+        Some(
+            list.into_iter()
+                .map(|i| serde_json::to_value(crate::containers::wire::summary(i, now)).unwrap_or(Value::Null))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(Json(DiskUsage { layers_size, images, containers, volumes, build_cache: w.build_cache.then(Vec::new) }))
 }
 
 /// Bytes of all image layers, each counted once: every image's own bytes (`Size` −

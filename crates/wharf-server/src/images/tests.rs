@@ -195,10 +195,18 @@ impl crate::VolumeBackend for Volumes {
     }
 }
 
+/// The containers part of `/system/df`: one stopped container with its sizes.
+fn df_containers() -> crate::containers::tests::Fake {
+    use crate::containers::tests::{container, inspected};
+    let mut c = inspected(container());
+    c.sizes = Some((12, 3456));
+    crate::containers::tests::Fake::listing(vec![c])
+}
+
 /// The routes as `crate::service` serves them: version layer, 404 fallbacks.
 fn app(fake: Arc<Fake>) -> Router {
     let api = routes(fake.clone())
-        .merge(df_routes(fake, Arc::new(Volumes)))
+        .merge(df_routes(fake, Arc::new(df_containers()), Arc::new(Volumes)))
         .fallback(crate::error::not_found)
         .method_not_allowed_fallback(crate::error::not_found);
     Router::new().fallback_service(api).layer(axum::middleware::from_fn(crate::version::negotiate))
@@ -541,7 +549,14 @@ async fn system_df_by_type() {
     assert_eq!(a.status, StatusCode::OK);
     let v = a.json();
     assert_eq!(v["LayersSize"], 180);
-    assert_eq!((&v["Containers"], &v["BuildCache"]), (&json!([]), &json!([])));
+    assert_eq!(v["BuildCache"], json!([]));
+    // Containers as `ps -as` lists them, sizes included.
+    let c = &v["Containers"];
+    assert_eq!(
+        (c[0]["Names"].clone(), c[0]["SizeRw"].clone(), c[0]["SizeRootFs"].clone()),
+        (json!(["/web"]), json!(12), json!(3456))
+    );
+    assert_eq!(c.as_array().map(Vec::len), Some(1));
     assert_eq!(
         v["Volumes"],
         json!([
@@ -568,7 +583,7 @@ async fn system_df_by_type() {
     assert_eq!((&v["Containers"], &v["Volumes"]), (&Value::Null, &Value::Null));
     // Before 1.42 `type` is ignored: every part is there.
     let v = get(&fake, "/v1.41/system/df?type=image").await.json();
-    assert_eq!((v["Volumes"].as_array().map(Vec::len), &v["Containers"]), (Some(2), &json!([])));
+    assert_eq!((v["Volumes"].as_array().map(Vec::len), v["Containers"].as_array().map(Vec::len)), (Some(2), Some(1)));
     let a = get(&fake, "/system/df?type=networks").await;
     assert_eq!((a.status, a.json()), (StatusCode::BAD_REQUEST, json!({"message": "unknown object type: networks"})));
 }
