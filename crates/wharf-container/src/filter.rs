@@ -89,7 +89,16 @@ impl<'f> PsFilter<'f> {
             return false;
         }
         if f.contains("volume") {
-            return false; // volumes come with the volume service
+            // dockerd: a mount's volume name (a bind's source) or its destination.
+            let hit = f.get("volume").any(|v| {
+                c.mounts.iter().any(|m| {
+                    let key = if m.name.is_empty() { &m.source } else { &m.name };
+                    m.destination == v || key == v
+                })
+            });
+            if !hit {
+                return false;
+            }
         }
         if f.contains("network") {
             let mode = c.host_config.network_mode.as_str();

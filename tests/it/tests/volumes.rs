@@ -226,6 +226,12 @@ fn local_driver_options_and_listing() {
     // (Volumes with driver options are not counted, as dockerd.)
     assert!(df.ok().contains("Local Volumes 2 1"), "{}", df.stdout);
     assert!(df.stdout.contains("Containers 1 1"), "{}", df.stdout);
+    // ps filters by volume name or destination.
+    for f in ["volume=p1", "volume=/p"] {
+        let ps = d.docker(&["ps", "-a", "--format", "{{.Names}}", "--filter", f]);
+        assert_eq!(ps.ok().trim(), "user", "{f}");
+    }
+    assert_eq!(d.docker(&["ps", "-a", "-q", "--filter", "volume=d1"]).ok(), "");
     d.docker(&["rm", "-f", "user"]).ok();
     d.docker(&["volume", "rm", "p1", "d1", "scratch"]).ok();
     d.stop();
