@@ -338,3 +338,28 @@ fn cp_events_propagation_and_subpaths() {
     }
     d.stop();
 }
+
+#[test]
+fn a_mounted_volume_is_counted_again_after_a_daemon_kill() {
+    let Some(mut d) = with_busybox() else { return };
+    d.docker(&["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m", "tv"]).ok();
+    d.docker(&["run", "-d", "--name", "tvc", "-v", "tv:/t", "busybox", "sh", "-c", "echo kept > /t/f; sleep 60"]).ok();
+    let mp = d.docker(&["volume", "inspect", "--format", "{{.Mountpoint}}", "tv"]).ok().trim().to_string();
+    let mounted = || std::fs::read_to_string("/proc/self/mountinfo").unwrap().contains(&format!(" {mp} "));
+    assert!(mounted());
+    d.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    d.spawn();
+    d.wait_ready();
+    // Still mounted and in use; the data is there.
+    assert!(mounted());
+    let err = d.docker(&["volume", "rm", "tv"]);
+    assert!(err.failed().contains("volume is in use"), "{}", err.stderr);
+    assert_eq!(d.docker(&["exec", "tvc", "cat", "/t/f"]).ok(), "kept\n");
+    // The exit after the restart unmounts it: the daemon counted the mount again.
+    d.docker(&["stop", "-t", "0", "tvc"]).ok();
+    assert!(!mounted(), "{mp} still mounted after the last user exited");
+    d.docker(&["rm", "tvc"]).ok();
+    d.docker(&["volume", "rm", "tv"]).ok();
+    d.stop();
+}
