@@ -94,17 +94,7 @@ struct Located {
 
 /// `path` cleaned lexically (`.`/`..`/duplicate slashes), absolute.
 fn clean_abs(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    wharf_types::clean_path(&format!("/{path}"))
 }
 
 /// The bind or volume mount of `c` that holds `path` (the deepest), and the rest of the path

@@ -266,24 +266,7 @@ fn invalid(msg: impl Into<String>) -> ContainerError {
     ContainerError::Invalid(msg.into())
 }
 
-/// Go's `%q` of a string.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use wharf_types::go_quote;
 
 /// An I/O error as Go prints one (`permission denied`, not `Permission denied (os error 13)`).
 fn go_io_text(e: &std::io::Error) -> String {
@@ -300,32 +283,7 @@ fn go_io_text(e: &std::io::Error) -> String {
 }
 
 /// Go's `path.Clean`.
-pub fn clean_path(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let abs = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !abs {
-                    out.push("..");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    let body = out.join("/");
-    match (abs, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
+pub use wharf_types::clean_path;
 
 /// Go's `filepath.IsLocal` on Unix: relative, not empty, never climbing above its start.
 fn is_local(p: &str) -> bool {

@@ -38,29 +38,7 @@ pub(crate) fn default_mounts() -> Vec<M> {
 }
 
 /// Go's `filepath.Clean` for absolute-or-relative slash paths.
-pub(crate) fn clean(p: &str) -> String {
-    let abs = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !abs {
-                    out.push("..");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    let body = out.join("/");
-    match (abs, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
+pub(crate) use wharf_types::clean_path as clean;
 
 /// Depth of a destination as moby's mount sort counts it (separators in the cleaned path).
 fn depth(dest: &str) -> usize {

@@ -1156,29 +1156,7 @@ fn valid_device_mode(mode: &str) -> bool {
 }
 
 /// Go's `path.Clean` on an absolute or relative Unix path.
-pub(crate) fn clean_path(p: &str) -> String {
-    let abs = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !abs {
-                    out.push("..");
-                }
-            }
-            x => out.push(x),
-        }
-    }
-    let joined = out.join("/");
-    match (abs, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
+pub(crate) use wharf_types::clean_path;
 
 /// docker's `validateLinuxPath` + `parseLinuxDevice`: `--device` as a device mapping.
 pub(crate) fn parse_device(val: &str) -> Result<Value, String> {

@@ -229,3 +229,17 @@ fn go_arch() -> &'static str {
         other => other,
     }
 }
+
+/// A fresh isolated daemon with `busybox:latest` loaded, or `None` (the test skips) when the
+/// host has no busybox to build it from.
+pub fn daemon_with_busybox() -> Option<crate::Daemon> {
+    if !have_busybox() {
+        return None;
+    }
+    let d = crate::Daemon::start();
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    Some(d)
+}

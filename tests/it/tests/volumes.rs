@@ -3,20 +3,11 @@
 //! the test's own, and data that survives container removal and a daemon SIGKILL — through
 //! the stock docker CLI and `wharf`.
 
-use wharf_it::images::{busybox_image, have_busybox};
 use wharf_it::plugin::VolumePlugin;
 use wharf_it::Daemon;
 
 fn with_busybox() -> Option<Daemon> {
-    if !have_busybox() {
-        return None;
-    }
-    let d = Daemon::start();
-    let img = busybox_image("busybox:latest");
-    let file = d.root.path().join("busybox.tar");
-    std::fs::write(&file, &img.archive).unwrap();
-    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
-    Some(d)
+    wharf_it::images::daemon_with_busybox()
 }
 
 fn volume_names(d: &Daemon) -> Vec<String> {
