@@ -261,7 +261,7 @@ impl Lifecycle {
         let c = self.containers().get(name)?;
         let fs = self.root_fs(&c)?;
         let res = Resource::open(&fs.root, "/.").map_err(|e| fs_error(e, name))?;
-        res.write_tar(out).map_err(|e| fs_error(e, name))?;
+        res.write_contents_tar(out).map_err(|e| fs_error(e, name))?;
         self.containers().publish("export", &c, &[]);
         Ok(())
     }

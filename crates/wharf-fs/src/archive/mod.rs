@@ -338,9 +338,22 @@ impl Resource {
                 let st = rfs::fstat(fd).map_err(|e| FsError::io("stat", self.path.rel.to_path(), e))?;
                 let meta = Metadata::from_stat(&st);
                 w.emit(fd.as_fd(), std::ffi::OsStr::new("."), top.clone(), &self.path.rel, &meta)?;
-                walk(&mut w, fd.as_fd(), &top, &self.path.rel)?;
+                walk(&mut w, fd.as_fd(), Some(&top), &self.path.rel)?;
             }
         }
+        w.finish()
+    }
+}
+
+impl Resource {
+    /// Writes what a directory resource holds as an uncompressed tar, members named relative to
+    /// it without the directory itself (`bin/`, `bin/sh`, … — what `docker export` writes, as
+    /// moby's `TarWithOptions` of the root). A non-directory is written as [`Resource::write_tar`]
+    /// writes it.
+    pub fn write_contents_tar(self, out: impl Write) -> Result<ApplyStats> {
+        let Located::Dir(fd) = &self.located else { return self.write_tar(out) };
+        let mut w = EntryWriter::new(out, None, keep_xattr);
+        walk(&mut w, fd.as_fd(), None, &self.path.rel)?;
         w.finish()
     }
 }
@@ -350,21 +363,21 @@ fn keep_xattr(key: &[u8]) -> bool {
     !key.starts_with(b"trusted.overlay.") && key != b"security.selinux"
 }
 
-/// Writes every object below `dir` (depth first, names sorted), named `prefix/…`.
-fn walk<W: Write>(w: &mut EntryWriter<W>, dir: BorrowedFd<'_>, prefix: &[u8], rel: &RelPath) -> Result<()> {
+/// Writes every object below `dir` (depth first, names sorted), named `prefix/…` (no prefix:
+/// named relative to `dir`).
+fn walk<W: Write>(w: &mut EntryWriter<W>, dir: BorrowedFd<'_>, prefix: Option<&[u8]>, rel: &RelPath) -> Result<()> {
     let names = root::read_dir_fd(dir).map_err(|e| FsError::io("readdir", rel.to_path(), e))?;
     for name in names {
         let child = rel.join(&name);
         let Some(meta) = root::stat_at(dir, &name).map_err(|e| FsError::io("lstat", child.to_path(), e))? else {
             continue; // vanished meanwhile
         };
-        let mut path = prefix.to_vec();
-        path.push(b'/');
+        let mut path = prefix.map(|p| [p, b"/"].concat()).unwrap_or_default();
         path.extend_from_slice(name.as_bytes());
         w.emit(dir, &name, path.clone(), &child, &meta)?;
         if meta.kind == FileKind::Dir {
             let sub = root::open_subdir(dir, &name).map_err(|e| FsError::io("open", child.to_path(), e))?;
-            walk(w, sub.as_fd(), &path, &child)?;
+            walk(w, sub.as_fd(), Some(&path), &child)?;
         }
     }
     Ok(())

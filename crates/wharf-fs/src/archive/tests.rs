@@ -206,6 +206,10 @@ fn archive_rebases_members_to_the_resource_name() {
     }
     let (tar, _) = tar_of(&r, "/.").unwrap();
     assert_eq!(&names(&tar)[..2], ["./", "./bin/"]);
+    // The contents of the root as `docker export` names them.
+    let mut out = Vec::new();
+    Resource::open(&r, "/.").unwrap().write_contents_tar(&mut out).unwrap();
+    assert_eq!(&names(&out)[..2], ["bin/", "bin/su"]);
     assert!(matches!(tar_of(&r, "/nope"), Err(FsError::NotFound { .. })));
     sb.assert_untouched();
 }
