@@ -324,7 +324,10 @@ impl Lifecycle {
                     Some(lower) => DiffSource::Compare { lower, upper: &upper },
                     None => DiffSource::OverlayUpper { upper: &upper },
                 };
-                wharf_fs::diff_layer(source, writer, &DiffOptions::default()).map(|_| ()).map_err(|e| e.to_string())
+                // The runtime's mount points stay out, as dockerd's init layer keeps them out.
+                let opts =
+                    DiffOptions { exclude: INIT_PATHS.iter().map(|p| p.to_string()).collect(), ..Default::default() };
+                wharf_fs::diff_layer(source, writer, &opts).map(|_| ()).map_err(|e| e.to_string())
             })
             .map_err(|e| ContainerError::internal(format!("spawning the diff: {e}")))?;
         let opts = wharf_image::store::CommitOptions {

@@ -79,6 +79,9 @@ pub struct DiffOptions {
     pub source_date_epoch: Option<i64>,
     /// In `Compare` mode, compare the content of regular files whose metadata is equal.
     pub compare_content: bool,
+    /// Paths (relative to the root, e.g. `etc/hosts`, `dev`) left out with everything below
+    /// them — what a runtime created as mount points (dockerd keeps them in an init layer).
+    pub exclude: Vec<String>,
 }
 
 /// Writes the changes described by `source` as an uncompressed layer tar to `out`.
@@ -238,6 +241,12 @@ impl<W: Write> Differ<'_, W> {
         }
         for (name, meta) in children {
             let child = rel.join(&name);
+            if !self.opts.exclude.is_empty() {
+                let path = child.to_bytes();
+                if self.opts.exclude.iter().any(|x| x.trim_start_matches('/').as_bytes() == path.as_slice()) {
+                    continue;
+                }
+            }
             let lmeta = match lower {
                 Some(l) => root::stat_at(l, &name).map_err(ioe("lstat lower", &child))?,
                 None => None,

@@ -564,6 +564,13 @@ fn cp_diff_export_commit() {
     );
     let run = d.docker(&["run", "--rm", "snap:v1", "sh", "-c", "cat /data/a.txt /tmp/in.txt; echo $COMMITTED"]);
     assert_eq!(run.ok(), "hello\nin\nyes\n");
+    // The committed layer holds the container's changes, not the runtime's mount points.
+    d.docker(&["save", "-o", o("snap.tar").to_str().unwrap(), "snap:v1"]).ok();
+    let members = committed_layer_members(&std::fs::read(o("snap.tar")).unwrap());
+    assert!(members.iter().any(|m| m == "data/a.txt"), "{members:?}");
+    for gone in ["etc/hosts", "etc/hostname", "etc/resolv.conf", "proc/", "dev/", "sys/"] {
+        assert!(!members.iter().any(|m| m == gone), "{gone} in {members:?}");
+    }
     assert_eq!(d.docker(&["inspect", "--format", "{{.State.Status}}", "files"]).ok().trim(), "running");
     // A stopped container too, and through wharf.
     d.docker(&["stop", "-t", "0", "files"]).ok();
@@ -572,6 +579,25 @@ fn cp_diff_export_commit() {
     d.wharf(&["commit", "files", "snap:v2"]).ok();
     assert_eq!(d.docker(&["run", "--rm", "snap:v2", "cat", "/data/a.txt"]).ok(), "hello\n");
     d.docker(&["rm", "-f", "files"]).ok();
+}
+
+/// The member names of the top layer of a `docker save` archive.
+fn committed_layer_members(archive: &[u8]) -> Vec<String> {
+    let mut files: std::collections::HashMap<String, Vec<u8>> = Default::default();
+    for e in tar::Archive::new(archive).entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+        files.insert(name, data);
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let top = manifest[0]["Layers"].as_array().unwrap().last().unwrap().as_str().unwrap().to_string();
+    tar::Archive::new(files[&top].as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 /// An uncompressed tar of `(name, content)` regular files, names written as given.
