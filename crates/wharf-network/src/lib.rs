@@ -20,11 +20,17 @@
 //! Stop, in reverse: [`Nat::remove_endpoint`], [`detach_veth`], [`NetworkIpam::release`].
 //! Network removal: [`Nat::remove_network`], [`delete_bridge`]. Daemon stop: [`Nat::flush_all`].
 //!
+//! With a real Docker on the same host, [`DockerUser`] keeps Docker's `FORWARD` policy from
+//! dropping our bridges' traffic: tagged rules in Docker's `DOCKER-USER` chain (the one place
+//! where the daemon writes outside its own table), ensured beside [`Nat::add_network`] and
+//! at container start, removed beside [`Nat::remove_network`] and [`Nat::flush_all`].
+//!
 //! IPv6 networks add, beside each IPv4 step: a [`NetworkIpam6`] (subnet given or from
 //! [`ula_pool`]), the bridge's `address6`, [`enable_ipv6_forward`], the endpoint's `address6`
 //! and `gateway6`, and the `subnet6`/`address6` of the rules — all in the one `inet` table.
 
 mod bridge;
+mod docker_compat;
 mod error;
 pub mod ipam;
 mod link;
@@ -37,6 +43,7 @@ pub use bridge::{
     attach_veth, delete_bridge, detach_veth, enable_ip_forward, enable_ipv6_forward, ensure_bridge, link_exists,
     BridgeConfig, EndpointConfig, PortOptions, VethAttachment,
 };
+pub use docker_compat::{DockerUser, DockerUserPass, DOCKER_USER};
 pub use error::{Error, Result};
 pub use ipam::{
     allocate_subnet, allocate_subnet6, check_subnet, check_subnet6, default_pools, mac_from_ipv4, ula_pool, Ipv4Net,

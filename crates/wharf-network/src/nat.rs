@@ -1,7 +1,10 @@
 //! Netfilter rules for bridge networks and published ports, through the `nft` binary with
 //! JSON input (`nft -j -f -`), in the daemon's own table (`table inet <name>`, default
-//! `wharf`: one table for both IPv4 and IPv6). No other table is ever read or changed — except
-//! an `ip` table of the same name, which older versions used and [`Nat::ensure`] deletes.
+//! `wharf`: one table for both IPv4 and IPv6). No other table is changed here — except an `ip`
+//! table of the same name, which older versions used and [`Nat::ensure`] deletes. (The one
+//! place where the daemon writes outside its table is [`crate::DockerUser`]: its own tagged
+//! rules in a real Docker's `DOCKER-USER` chain, so that Docker's `FORWARD` policy does not
+//! drop our bridges' traffic.)
 //!
 //! Layout of the table (created once, atomically, on first use):
 //!
@@ -35,7 +38,7 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
@@ -162,12 +165,7 @@ impl Nat {
     /// The table `inet <table>` (letters, digits, `_` and `-`, at most 32 bytes) in `netns`.
     /// Nothing is touched until the first call.
     pub fn new(table: &str, netns: NetNs) -> Result<Self> {
-        let ok = !table.is_empty()
-            && table.len() <= 32
-            && table.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !ok {
-            return Err(Error::InvalidArgument(format!("invalid nftables table name {table:?}")));
-        }
+        check_table(table)?;
         Ok(Nat { table: table.to_string(), netns, nft: PathBuf::from("nft"), lock: Mutex::new(()) })
     }
 
@@ -394,34 +392,51 @@ impl Nat {
         })
     }
 
-    /// Runs nft inside the namespace (the child inherits the namespace of the thread that
-    /// spawns it).
+    /// Runs nft inside the namespace.
     fn nft(&self, args: &[&str], stdin: Option<String>) -> Result<String> {
-        let nft = self.nft.clone();
-        let output = self.netns.run(move || -> std::io::Result<std::process::Output> {
-            let mut child = Command::new(&nft)
-                .args(args)
-                .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()?;
-            if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-                pipe.write_all(input.as_bytes())?;
-            }
-            child.wait_with_output()
-        })?;
-        let output = output.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NftMissing(self.nft.display().to_string())
-            } else {
-                Error::io(format!("run {}", self.nft.display()), e)
-            }
-        })?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
-            return Err(Error::Nft { op: args.join(" "), stderr });
+        run_nft(&self.nft, &self.netns, args, stdin)
+    }
+}
+
+/// Runs `nft` with `args` (and `stdin`) inside `netns` (the child inherits the namespace of
+/// the thread that spawns it); its standard output, or [`Error::Nft`] with its diagnostic.
+pub(crate) fn run_nft(nft: &Path, netns: &NetNs, args: &[&str], stdin: Option<String>) -> Result<String> {
+    let nft_bin = nft.to_path_buf();
+    let output = netns.run(move || -> std::io::Result<std::process::Output> {
+        let mut child = Command::new(&nft_bin)
+            .args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(input.as_bytes())?;
         }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        child.wait_with_output()
+    })?;
+    let output = output.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NftMissing(nft.display().to_string())
+        } else {
+            Error::io(format!("run {}", nft.display()), e)
+        }
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return Err(Error::Nft { op: args.join(" "), stderr });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Checks an nftables table name: letters, digits, `_` and `-`, at most 32 bytes.
+pub(crate) fn check_table(table: &str) -> Result<()> {
+    let ok = !table.is_empty()
+        && table.len() <= 32
+        && table.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("invalid nftables table name {table:?}")))
     }
 }
 
@@ -528,7 +543,7 @@ impl<'a> Tag<'a> {
     }
 }
 
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ID_LEN
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');

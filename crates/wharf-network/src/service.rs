@@ -16,6 +16,12 @@
 //! IPv4 one, the bridge the IPv6 gateway, the embedded DNS AAAA and `ip6.arpa` answers, and
 //! published ports an `[::]` binding next to the `0.0.0.0` one (when the host has IPv6).
 //!
+//! With a real Docker on the host (its `DOCKER-USER` chain exists), the bridges of non-internal
+//! networks are let through Docker's `FORWARD` policy by tagged rules there
+//! ([`crate::DockerUser`]): when a network is realized (creation, every daemon start), again
+//! when a container starts or connects, and removed with the network and at daemon stop.
+//! Failures there are logged, never returned: the daemon's own table stays authoritative.
+//!
 //! Invariants: a network's row, its IPAM state and its endpoints change in one transaction;
 //! kernel state is created before the row that names it and removed after the row is gone,
 //! so a crash leaves at most an unnamed bridge or rule, which `open` does not mind (creation
@@ -34,8 +40,8 @@ use wharf_types::{Classify, ErrorKind, Event, EventType, Filters};
 
 use crate::{
     allocate_subnet, allocate_subnet6, attach_veth, delete_bridge, detach_veth, enable_ip_forward, enable_ipv6_forward,
-    ensure_bridge, Ipv4Net, Ipv6Net, MacAddr, Nat, NetNs, NetworkIpam, NetworkIpam6, NetworkRules, PoolSpec, PoolSpec6,
-    PortOptions,
+    ensure_bridge, DockerUser, DockerUserPass, Ipv4Net, Ipv6Net, MacAddr, Nat, NetNs, NetworkIpam, NetworkIpam6,
+    NetworkRules, PoolSpec, PoolSpec6, PortOptions,
 };
 
 /// This module's component name in the migrations table.
@@ -437,6 +443,8 @@ pub struct Networks {
     events: Arc<EventBus>,
     cfg: ServiceConfig,
     nat: Option<Nat>,
+    /// Our rules in a real Docker's `DOCKER-USER` chain (with `nat`; see [`DockerUser`]).
+    docker_user: Option<DockerUser>,
     dns: Arc<DnsState>,
     servers: Mutex<HashMap<String, DnsServer>>,
     runtime: tokio::runtime::Handle,
@@ -656,11 +664,13 @@ impl Networks {
     /// predefined networks exist, the default bridge and the daemon's rules are in place.
     pub fn open(db: Db, events: Arc<EventBus>, cfg: ServiceConfig, runtime: tokio::runtime::Handle) -> SResult<Self> {
         let nat = if cfg.iptables { Some(Nat::new(&cfg.nat_table, NetNs::Current)?) } else { None };
+        let docker_user = if cfg.iptables { Some(DockerUser::new(&cfg.nat_table, NetNs::Current)?) } else { None };
         let svc = Networks {
             db,
             events,
             cfg,
             nat,
+            docker_user,
             dns: Arc::new(DnsState::new()),
             servers: Mutex::new(HashMap::new()),
             runtime,
@@ -672,10 +682,18 @@ impl Networks {
             None => false,
         };
         enable_ip_forward(&NetNs::Current)?;
-        for n in svc.list_all()? {
+        let all = svc.list_all()?;
+        for n in &all {
             svc.dns.set_network_name(&n.id, &n.name);
             if n.driver == "bridge" {
-                svc.realize(&n)?;
+                svc.realize(n)?;
+            }
+        }
+        if let Some(du) = &svc.docker_user {
+            // Rules a killed daemon left for networks that are gone since.
+            let keep: Vec<&str> = all.iter().filter(|n| n.bridge.is_some()).map(|n| &n.id[..12]).collect();
+            if let Err(e) = du.retain(&keep) {
+                tracing::warn!("cleaning Docker's DOCKER-USER chain: {e}");
             }
         }
         if legacy {
@@ -810,6 +828,27 @@ impl Networks {
         Ok(())
     }
 
+    /// Makes a real Docker's `FORWARD` policy let the bridges of `nets` through (see
+    /// [`DockerUser`]). Best effort: our own table stays authoritative, so a failure here is
+    /// logged, not returned.
+    fn allow_in_docker(&self, nets: &[&Network]) {
+        let Some(du) = &self.docker_user else { return };
+        let passes: Vec<DockerUserPass> = nets
+            .iter()
+            .filter(|n| n.driver == "bridge" && !n.internal)
+            .filter_map(|n| {
+                let bridge = n.bridge.clone()?;
+                Some(DockerUserPass { network_id: n.id[..12].to_string(), bridge })
+            })
+            .collect();
+        if passes.is_empty() {
+            return;
+        }
+        if let Err(e) = du.ensure(&passes) {
+            tracing::warn!("letting wharf bridges through Docker's DOCKER-USER chain: {e}");
+        }
+    }
+
     /// The bridge and rules of a bridge network (idempotent).
     fn realize(&self, n: &Network) -> SResult<()> {
         let (Some(bridge), Some(ipam)) = (&n.bridge, &n.ipam) else { return Ok(()) };
@@ -837,6 +876,7 @@ impl Networks {
                 icc: opt("com.docker.network.bridge.enable_icc"),
                 masquerade: opt("com.docker.network.bridge.enable_ip_masquerade"),
             })?;
+            self.allow_in_docker(&[n]);
         }
         Ok(())
     }
@@ -1067,6 +1107,11 @@ impl Networks {
     fn unrealize(&self, n: &Network) {
         if let Some(nat) = &self.nat {
             let _ = nat.remove_network(&n.id[..12]);
+        }
+        if let Some(du) = &self.docker_user {
+            if let Err(e) = du.remove(&n.id[..12]) {
+                tracing::warn!(network = %n.name, "removing our rules from Docker's DOCKER-USER chain: {e}");
+            }
         }
         if let Some(b) = &n.bridge {
             let _ = delete_bridge(&NetNs::Current, b);
@@ -1327,6 +1372,9 @@ impl Networks {
             }
             self.save_endpoint(&n.id, container_id, &ep)?;
         }
+        // A dockerd started since the network was realized: let its bridges through now.
+        let nets: Vec<&Network> = eps.iter().map(|(n, _)| n).collect();
+        self.allow_in_docker(&nets);
         self.register_dns(container_id, pid, &eps)
     }
 
@@ -1484,6 +1532,7 @@ impl Networks {
             }
         }
         self.save_endpoint(&n.id, container_id, &ep)?;
+        self.allow_in_docker(&[&n]);
         self.register_dns(container_id, pid, &[(n.clone(), ep)])?;
         self.publish("connect", &n, &[("container", container_id.to_string())]);
         Ok(())
@@ -1562,7 +1611,8 @@ impl Networks {
         }
     }
 
-    /// The daemon stops: with no container left on any network, the daemon's rules go too.
+    /// The daemon stops: with no container left on any network, the daemon's rules go too
+    /// (its table, and its rules in Docker's `DOCKER-USER`).
     pub fn shutdown(&self) {
         self.servers.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let busy = self.db.read(|tx| {
@@ -1572,6 +1622,11 @@ impl Networks {
         if matches!(busy, Ok(0)) {
             if let Some(nat) = &self.nat {
                 let _ = nat.flush_all();
+            }
+            if let Some(du) = &self.docker_user {
+                if let Err(e) = du.remove_all() {
+                    tracing::warn!("removing our rules from Docker's DOCKER-USER chain: {e}");
+                }
             }
             for n in self.list_all().unwrap_or_default() {
                 if let Some(b) = &n.bridge {

@@ -815,3 +815,124 @@ fn a_legacy_ip_table_is_replaced_by_the_inet_one() {
     assert!(h.nft_tables().is_empty());
     assert!(!nat.exists().unwrap());
 }
+
+/// `iptables`/`ip6tables` (iptables-nft, as dockerd uses it) inside `ns`, asserting success.
+fn xtables(ns: &Ns, tool: &str, args: &[&str]) -> String {
+    let mut all = vec![tool];
+    all.extend_from_slice(args);
+    let out = ns.exec(&all);
+    assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn docker_s_forward_policy_lets_our_bridges_through_docker_user() {
+    if !can_run() {
+        return;
+    }
+    let have_iptables = Command::new("sh").arg("-c").arg("iptables -V | grep -q nf_tables").status();
+    if !have_iptables.is_ok_and(|s| s.success()) {
+        assert!(std::env::var("WHARF_IT").as_deref() != Ok("1"), "this test needs iptables-nft");
+        eprintln!("skipped: needs iptables-nft");
+        return;
+    }
+    let h = host_with_forwarding();
+    let outside = Ns::new();
+    wire(&h, "ext0", Some("10.202.0.1/24"), &outside, "ext1", Some("10.202.0.2/24"));
+    let c1 = Ns::new();
+    let mut n = TestNet::new(&h, "wbr5", "10.36.0.0/24");
+    let (ip1, _) = n.attach(&h, &c1, "eth0", true, PortOptions::default());
+    let _server = Server::start(&c1, 80, "c1");
+    let nat = Nat::new("wharf", h.netns()).unwrap();
+    nat.add_network(&n.rules("n1")).unwrap();
+    let ports = vec![PortMapping { protocol: Protocol::Tcp, host_ip: None, host_port: 8080, container_port: 80 }];
+    let ep = EndpointRules {
+        network_id: "n1".into(),
+        endpoint_id: "c1".into(),
+        bridge: "wbr5".into(),
+        address: ip1,
+        address6: None,
+        ports,
+    };
+    nat.add_endpoint(&ep).unwrap();
+    let reach = || c1.ping("10.202.0.2");
+    let fetch_published = || {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let got = fetch(&outside.netns(), "10.202.0.1:8080");
+            if got.is_some() || Instant::now() > deadline {
+                return got;
+            }
+        }
+    };
+    assert!(reach(), "without Docker, our table lets the container out");
+
+    // Without Docker's chain, nothing is created anywhere.
+    let du = DockerUser::new("wharf", h.netns()).unwrap();
+    let pass = DockerUserPass { network_id: "n1".into(), bridge: "wbr5".into() };
+    assert_eq!(du.ensure(std::slice::from_ref(&pass)).unwrap(), 0);
+    assert_eq!(h.nft_tables(), ["inet wharf"]);
+
+    // dockerd's layout (20.10, iptables-nft), and an administrator's own rule.
+    for tool in ["iptables", "ip6tables"] {
+        xtables(&h, tool, &["-N", "DOCKER-USER"]);
+        xtables(&h, tool, &["-A", "DOCKER-USER", "-j", "RETURN"]);
+        xtables(&h, tool, &["-I", "FORWARD", "-j", "DOCKER-USER"]);
+        xtables(&h, tool, &["-P", "FORWARD", "DROP"]);
+        xtables(&h, tool, &["-I", "DOCKER-USER", "-i", "adm9", "-j", "DROP"]);
+    }
+    // Docker's tables without counters (our packets move them).
+    let docker_tables = || {
+        let list = |f: &str| {
+            String::from_utf8_lossy(&h.exec(&["nft", "-s", "list", "table", f, "filter"]).stdout).into_owned()
+        };
+        list("ip") + &list("ip6")
+    };
+    let docker_only = docker_tables();
+    assert!(docker_only.contains("policy drop;"), "{docker_only}");
+    assert!(!reach(), "Docker's FORWARD policy drops our egress");
+    assert_eq!(fetch(&outside.netns(), "10.202.0.1:8080"), None, "and our published ports");
+
+    assert_eq!(du.ensure(std::slice::from_ref(&pass)).unwrap(), 2);
+    assert!(reach(), "egress passes DOCKER-USER");
+    assert_eq!(fetch_published().as_deref(), Some("hello from c1"), "published ports pass DOCKER-USER");
+    // Unsolicited traffic to the bridge is still dropped, by our own table.
+    outside.ip(&["route", "add", "10.36.0.0/24", "via", "10.202.0.1"]);
+    assert!(!outside.ping(&ip1.to_string()));
+    // iptables-nft reads the chain back (no expression it does not know), with ours after the
+    // administrator's rule and before Docker's RETURN.
+    for tool in ["iptables", "ip6tables"] {
+        assert_eq!(
+            xtables(&h, tool, &["-S", "DOCKER-USER"]),
+            "-N DOCKER-USER\n-A DOCKER-USER -i adm9 -j DROP\n\
+             -A DOCKER-USER -i wbr5 -m comment --comment \"wharf t=wharf n=n1 b=wbr5 egress\" -j ACCEPT\n\
+             -A DOCKER-USER -o wbr5 -m comment --comment \"wharf t=wharf n=n1 b=wbr5 ingress\" -j ACCEPT\n\
+             -A DOCKER-USER -j RETURN\n"
+        );
+        xtables(&h, tool, &["-C", "DOCKER-USER", "-j", "RETURN"]);
+    }
+    // Ensuring again changes nothing (same handles); another daemon's rules stay apart.
+    let before = du.dump("ip").unwrap();
+    assert_eq!(du.ensure(std::slice::from_ref(&pass)).unwrap(), 2);
+    assert_eq!(du.dump("ip").unwrap(), before);
+    let other = DockerUser::new("wharf-other", h.netns()).unwrap();
+    other.ensure(&[DockerUserPass { network_id: "n1".into(), bridge: "wbr4".into() }]).unwrap();
+    du.remove("n1").unwrap();
+    assert!(!reach());
+    let left = xtables(&h, "iptables", &["-S", "DOCKER-USER"]);
+    assert!(left.contains("t=wharf-other") && !left.contains("t=wharf "), "{left}");
+    other.remove_all().unwrap();
+    // Docker's rules are exactly what they were.
+    assert_eq!(docker_tables(), docker_only);
+
+    // Stale rules of networks that are gone go with `retain`; `remove_all` takes the rest.
+    du.ensure(&[pass.clone(), DockerUserPass { network_id: "gone".into(), bridge: "wbr3".into() }]).unwrap();
+    du.retain(&["n1"]).unwrap();
+    let left = xtables(&h, "ip6tables", &["-S", "DOCKER-USER"]);
+    assert!(left.contains("n=n1") && !left.contains("n=gone"), "{left}");
+    assert!(reach());
+    du.remove_all().unwrap();
+    assert!(!reach());
+    assert_eq!(docker_tables(), docker_only);
+    nat.flush_all().unwrap();
+}

@@ -107,6 +107,11 @@ pub struct DaemonOpts {
     pub no_config_file: bool,
     /// Extra environment.
     pub env: Vec<(String, String)>,
+    /// Run wharfd in this named network namespace (`/run/netns/<name>`, made by the test),
+    /// through `nsenter --net` (only the network namespace: mounts and cgroups stay the
+    /// host's, and the clients reach the socket from anywhere). [`Daemon::leftovers`] then
+    /// looks for links and rules in that namespace.
+    pub netns: Option<String>,
 }
 
 /// A running (or stopped) isolated wharfd.
@@ -175,6 +180,11 @@ impl Daemon {
         }
     }
 
+    /// The options of a prepared daemon (change them before [`Daemon::spawn`]).
+    pub fn opts_mut(&mut self) -> &mut DaemonOpts {
+        &mut self.opts
+    }
+
     /// The `daemon.json` this daemon reads (rewrite it and send SIGHUP to reload).
     pub fn config_file(&self) -> PathBuf {
         self.root.path().join("daemon.json")
@@ -187,7 +197,15 @@ impl Daemon {
 
     /// The wharfd command line this daemon uses.
     pub fn command(&self) -> Command {
-        let mut c = Command::new(bin("wharfd"));
+        let mut c = match &self.opts.netns {
+            // nsenter execs wharfd: the child's PID is the daemon's.
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}")).arg("--").arg(bin("wharfd"));
+                c
+            }
+            None => Command::new(bin("wharfd")),
+        };
         c.arg("--data-root")
             .arg(&self.data_root)
             .arg("--exec-root")
@@ -345,9 +363,24 @@ impl Daemon {
         if Path::new("/sys/class/net").join(&self.slot.bridge).exists() {
             out.push(format!("link {}", self.slot.bridge));
         }
+        // In the daemon's own network namespace, when it has one.
+        let in_ns = |tool: &str| match &self.opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{ns}")).arg("--").arg(tool);
+                c
+            }
+            None => Command::new(tool),
+        };
+        if self.opts.netns.is_some() {
+            let link = in_ns("ip").args(["-o", "link", "show", "dev", &self.slot.bridge]).output();
+            if link.is_ok_and(|o| o.status.success()) {
+                out.push(format!("link {} in the daemon's namespace", self.slot.bridge));
+            }
+        }
         for (tool, args) in [("nft", &["list", "ruleset"][..]), ("iptables-save", &[][..]), ("ip6tables-save", &[][..])]
         {
-            if let Ok(o) = Command::new(tool).args(args).output() {
+            if let Ok(o) = in_ns(tool).args(args).output() {
                 let text = String::from_utf8_lossy(&o.stdout);
                 for l in text.lines().filter(|l| l.contains(&self.slot.bridge)) {
                     out.push(format!("{tool}: {l}"));

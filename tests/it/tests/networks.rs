@@ -6,15 +6,7 @@ use wharf_it::images::{busybox_image, have_busybox};
 use wharf_it::Daemon;
 
 fn with_busybox() -> Option<Daemon> {
-    if !have_busybox() {
-        return None;
-    }
-    let d = Daemon::start();
-    let img = busybox_image("busybox:latest");
-    let file = d.root.path().join("busybox.tar");
-    std::fs::write(&file, &img.archive).unwrap();
-    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
-    Some(d)
+    wharf_it::images::daemon_with_busybox()
 }
 
 /// A /24 for this daemon's `k`-th user network, apart from every other test daemon's.
@@ -892,4 +884,338 @@ fn published_ports_survive_the_upgrade_to_the_inet_table() {
     assert_eq!(fetch(), "up-answer\n");
     d.docker(&["rm", "-f", "srv"]).ok();
     d.stop();
+}
+
+/// A real dockerd and the containerd it needs, started by a test inside a network namespace
+/// with private paths (data, exec and containerd roots, sockets, PID file, key) under `dir`;
+/// stopped by PID however the test ends.
+struct RealDocker {
+    ns: String,
+    dir: tempfile::TempDir,
+    containerd: Option<std::process::Child>,
+    dockerd: Option<std::process::Child>,
+}
+
+/// SIGTERM to a child of ours, then SIGKILL after `grace`; its exit status.
+fn stop_child(child: &mut std::process::Child, grace: std::time::Duration) -> std::process::ExitStatus {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait().expect("wait")
+}
+
+impl RealDocker {
+    /// Starts containerd, then dockerd (`--iptables`, the default, with iptables-nft), in the
+    /// namespace `ns`, and waits for dockerd's `/_ping`.
+    fn start(ns: &str, dir: tempfile::TempDir) -> RealDocker {
+        let mut me = RealDocker { ns: ns.to_string(), dir, containerd: None, dockerd: None };
+        // containerd with private root, state and sockets, its CRI plugin off.
+        std::fs::write(
+            me.dir.path().join("containerd.toml"),
+            format!(
+                "version = 2\nroot = \"{}\"\nstate = \"{}\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+                 [grpc]\n  address = \"{}\"\n[ttrpc]\n  address = \"{}\"\n\
+                 [plugins]\n  [plugins.\"io.containerd.internal.v1.opt\"]\n    path = \"{}\"\n",
+                me.path("containerd-root"),
+                me.path("containerd-state"),
+                me.path("containerd.sock"),
+                me.path("containerd.sock.ttrpc"),
+                me.path("containerd-root/opt"),
+            ),
+        )
+        .unwrap();
+        // The trust key would otherwise go to /etc/docker/key.json.
+        let config = format!("{{\"deprecated-key-path\": \"{}\"}}", me.path("key.json"));
+        std::fs::write(me.dir.path().join("daemon.json"), config).unwrap();
+        let args = ["containerd", "--config", &me.path("containerd.toml")].map(String::from);
+        me.containerd = Some(me.spawn(&args, "containerd.log"));
+        let sock = me.dir.path().join("containerd.sock");
+        me.wait_for("containerd", || std::os::unix::net::UnixStream::connect(&sock).is_ok());
+        me.start_dockerd();
+        me
+    }
+
+    /// A file under the private directory.
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    /// Runs `args` in the namespace, output appended to the log `logname`.
+    fn spawn(&self, args: &[String], logname: &str) -> std::process::Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.path(logname)).unwrap();
+        std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.ns))
+            .arg("--")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    /// Starts dockerd (again) and waits for its `/_ping`.
+    fn start_dockerd(&mut self) {
+        let args = [
+            "dockerd",
+            "--config-file",
+            &self.path("daemon.json"),
+            "--data-root",
+            &self.path("docker-data"),
+            "--exec-root",
+            &self.path("docker-exec"),
+            "--pidfile",
+            &self.path("docker.pid"),
+            "-H",
+            &format!("unix://{}", self.path("docker.sock")),
+            "--containerd",
+            &self.path("containerd.sock"),
+            "--storage-driver",
+            "vfs",
+        ]
+        .map(String::from);
+        self.dockerd = Some(self.spawn(&args, "dockerd.log"));
+        let sock = self.dir.path().join("docker.sock");
+        self.wait_for("dockerd", || {
+            wharf_it::RawClient::unix(&sock).request("GET", "/_ping", None).is_ok_and(|r| r.status == 200)
+        });
+    }
+
+    /// Stops dockerd by PID (SIGTERM); panics unless it exits cleanly.
+    fn stop_dockerd(&mut self) {
+        if let Some(mut c) = self.dockerd.take() {
+            let st = stop_child(&mut c, std::time::Duration::from_secs(30));
+            assert!(st.success(), "dockerd exited with {st}:\n{}", self.log("dockerd.log"));
+        }
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    fn wait_for(&mut self, what: &str, ready: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !ready() {
+            let exited = [&mut self.containerd, &mut self.dockerd]
+                .into_iter()
+                .flatten()
+                .find_map(|c| c.try_wait().ok().flatten());
+            if let Some(st) = exited {
+                panic!("{what}: a daemon exited ({st}):\n{}\n{}", self.log("containerd.log"), self.log("dockerd.log"));
+            }
+            assert!(std::time::Instant::now() < deadline, "{what} did not come up:\n{}", self.log("dockerd.log"));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Stops dockerd, then containerd (SIGTERM, by PID); panics unless both exit cleanly.
+    fn stop(&mut self) {
+        self.stop_dockerd();
+        if let Some(mut c) = self.containerd.take() {
+            let st = stop_child(&mut c, std::time::Duration::from_secs(30));
+            assert!(st.success(), "containerd exited with {st}:\n{}", self.log("containerd.log"));
+        }
+    }
+}
+
+impl Drop for RealDocker {
+    fn drop(&mut self) {
+        for c in [self.dockerd.as_mut(), self.containerd.as_mut()].into_iter().flatten() {
+            stop_child(c, std::time::Duration::from_secs(10));
+        }
+        // dockerd bind-mounts its data root onto itself; a killed one leaves that behind.
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut mine: Vec<&str> =
+            mounts.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&root)).collect();
+        mine.reverse();
+        for m in mine {
+            let _ = rustix::mount::unmount(m, rustix::mount::UnmountFlags::DETACH);
+        }
+    }
+}
+
+/// The chains of an `nft list table …` listing, each with its table's name, in a fixed order
+/// (the rules of a chain keep theirs).
+fn chains(listing: &str) -> Vec<String> {
+    let (mut out, mut table, mut chain) = (Vec::new(), String::new(), None::<String>);
+    for line in listing.lines() {
+        if line.starts_with("table ") {
+            table = line.to_string();
+        } else if line.starts_with("\tchain ") {
+            chain = Some(format!("{table}\n{line}\n"));
+        } else if line == "\t}" {
+            out.extend(chain.take().map(|c| c + line));
+        } else if let Some(c) = chain.as_mut() {
+            c.push_str(line);
+            c.push('\n');
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `args` in the network namespace `ns`; its stdout (asserting success).
+fn in_ns(ns: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("ip").args(["netns", "exec", ns]).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?} in {ns}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn coexists_with_a_real_dockerd_in_the_same_namespace() {
+    if !have_busybox() || !wharf_it::have_root() {
+        return;
+    }
+    let probe = "command -v dockerd && command -v containerd && iptables -V | grep -q nf_tables";
+    let installed = std::process::Command::new("sh").arg("-c").arg(probe).output().unwrap().status.success();
+    if !installed {
+        assert!(!wharf_it::strict(), "dockerd, containerd and iptables-nft are needed: apt-get install docker.io");
+        eprintln!("skipped: needs dockerd, containerd and iptables-nft (docker.io)");
+        return;
+    }
+    let mut d = Daemon::prepare(wharf_it::DaemonOpts::default());
+    let i = d.slot.index;
+    let ns = format!("wharf-it-dk-{i}");
+    d.opts_mut().netns = Some(ns.clone());
+    // The outside world: the host, at the far end of a veth pair (a /24 of its own).
+    let (host_end, ns_end) = (format!("wdk{i}a"), format!("wdk{i}b"));
+    let base = subnet(&d, 8).trim_end_matches(".0/24").to_string();
+    let (outside, inside) = (format!("{base}.1"), format!("{base}.2"));
+    let sh = |cmd: &str| std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap().success();
+    let undo = format!("ip netns del {ns} 2>/dev/null; ip link del {host_end} 2>/dev/null");
+    let _ = sh(&undo);
+    let _cleanup = Cleanup(undo);
+    // ip_forward off at first, as on a fresh host: dockerd turns it on and, doing so, sets
+    // the FORWARD policy to DROP.
+    assert!(sh(&format!(
+        "ip netns add {ns} && ip link add {host_end} type veth peer name {ns_end} && ip link set {ns_end} netns {ns} && \
+         ip addr add {outside}/24 dev {host_end} && ip link set {host_end} up && \
+         ip -n {ns} addr add {inside}/24 dev {ns_end} && ip -n {ns} link set {ns_end} up && ip -n {ns} link set lo up && \
+         ip -n {ns} route add default via {outside} && ip netns exec {ns} sysctl -qw net.ipv4.ip_forward=0"
+    )));
+    let key_before = std::path::Path::new("/etc/docker/key.json").exists();
+    let dir = tempfile::Builder::new().prefix(&format!("wharf-it-dk-{i}-")).tempdir().unwrap();
+    let dir_path = dir.path().to_string_lossy().into_owned();
+    let mut docker = RealDocker::start(&ns, dir);
+    let forward = in_ns(&ns, &["nft", "list", "chain", "ip", "filter", "FORWARD"]);
+    assert!(forward.contains("policy drop;") && forward.contains("jump DOCKER-USER"), "{forward}");
+    // Docker's tables, without counters (our packets move Docker's counters).
+    let docker_tables = || {
+        let f = in_ns(&ns, &["nft", "-s", "list", "table", "ip", "filter"]);
+        f + &in_ns(&ns, &["nft", "-s", "list", "table", "ip", "nat"])
+    };
+    let before = docker_tables();
+    assert!(chains(&before).len() >= 8, "{before}");
+    let table = format!("wharf-{}", d.slot.bridge);
+    let tag = format!("comment \"wharf t={table} ");
+    let ours = |text: &str| text.lines().filter(|l| l.contains(&tag)).map(String::from).collect::<Vec<_>>();
+    let without_ours =
+        |text: &str| text.lines().filter(|l| !l.contains(&tag)).map(|l| format!("{l}\n")).collect::<String>();
+
+    // wharfd in the same namespace: the default bridge is let through DOCKER-USER, before
+    // Docker's RETURN; nothing else of Docker's changes; iptables still reads the chain.
+    d.spawn();
+    d.wait_ready();
+    let img = busybox_image("busybox:latest");
+    let file = d.root.path().join("busybox.tar");
+    std::fs::write(&file, &img.archive).unwrap();
+    d.docker(&["load", "-i", file.to_str().unwrap()]).ok();
+    let running = docker_tables();
+    let bridge = &d.slot.bridge;
+    let mine = ours(&running);
+    assert_eq!(mine.len(), 2, "{running}");
+    assert!(mine[0].trim().starts_with(&format!("iifname \"{bridge}\" accept comment")), "{mine:?}");
+    assert!(mine[1].trim().starts_with(&format!("oifname \"{bridge}\" accept comment")), "{mine:?}");
+    assert_eq!(without_ours(&running), before);
+    let user = in_ns(&ns, &["iptables", "-S", "DOCKER-USER"]);
+    assert!(user.trim_end().ends_with("-A DOCKER-USER -j RETURN") && user.contains(&format!("-i {bridge} ")), "{user}");
+
+    // Egress to the outside, through Docker's FORWARD (policy drop) and our masquerade.
+    let ping = format!("for i in 1 2 3; do ping -c1 -W2 {outside} >/dev/null && echo out-ok && break; done");
+    let out = d.docker(&["run", "--rm", "busybox", "sh", "-c", &ping]);
+    assert_eq!(out.ok().trim(), "out-ok");
+    // A published port, from the outside end.
+    let script = "while true; do echo dk-answer | nc -l -p 80; done";
+    d.docker(&["run", "-d", "--name", "srv", "-p", "8080:80", "busybox", "sh", "-c", script]).ok();
+    let fetch = || {
+        for _ in 0..30 {
+            let out = std::process::Command::new("busybox").args(["nc", "-w", "3", &inside, "8080"]).output().unwrap();
+            if !out.stdout.is_empty() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        String::new()
+    };
+    assert_eq!(fetch(), "dk-answer\n");
+    let exec_ping = || {
+        let cmd = format!("ping -c1 -W1 {outside} >/dev/null 2>&1 && echo yes || echo no");
+        d.docker(&["exec", "srv", "sh", "-c", &cmd]).ok().trim().to_string()
+    };
+
+    // dockerd restarts while wharfd runs: iptables reads the chain, so dockerd sets
+    // DOCKER-USER up as before (jumped to first), our rules stay, traffic still flows.
+    docker.stop_dockerd();
+    docker.start_dockerd();
+    assert!(!docker.log("dockerd.log").contains("Failed to create DOCKER-USER"), "{}", docker.log("dockerd.log"));
+    let forward = in_ns(&ns, &["nft", "list", "chain", "ip", "filter", "FORWARD"]);
+    let first = forward.lines().find(|l| l.contains("counter")).unwrap_or_default();
+    assert!(first.contains("jump DOCKER-USER"), "{forward}");
+    // (dockerd makes some of its chains anew: the listing's chain order changes, not a rule.)
+    let restarted = docker_tables();
+    assert_eq!(ours(&restarted), mine);
+    assert_eq!(chains(&without_ours(&restarted)), chains(&before));
+    assert_eq!(exec_ping(), "yes");
+    assert_eq!(fetch(), "dk-answer\n");
+
+    // Without our rules (as when dockerd starts after wharfd), Docker's policy drops our
+    // traffic; the next container start puts them back.
+    let handles: Vec<String> = in_ns(&ns, &["nft", "-a", "list", "chain", "ip", "filter", "DOCKER-USER"])
+        .lines()
+        .filter(|l| l.contains(&tag))
+        .filter_map(|l| l.rsplit("# handle ").next().map(|h| h.trim().to_string()))
+        .collect();
+    assert_eq!(handles.len(), 2);
+    for h in &handles {
+        in_ns(&ns, &["nft", "delete", "rule", "ip", "filter", "DOCKER-USER", "handle", h]);
+    }
+    assert_eq!(exec_ping(), "no", "Docker's FORWARD policy drops our traffic without DOCKER-USER rules");
+    d.docker(&["run", "--rm", "busybox", "true"]).ok();
+    assert_eq!(ours(&docker_tables()).len(), 2);
+    assert_eq!(exec_ping(), "yes");
+
+    // A user-defined network gets its own pair, gone with the network.
+    let id = d.docker(&["network", "create", "--subnet", &subnet(&d, 0), "dknet"]).ok().trim().to_string();
+    let br = format!("br-{}", &id[..12]);
+    let user = in_ns(&ns, &["iptables", "-S", "DOCKER-USER"]);
+    assert!(user.contains(&format!("-i {br} ")) && user.contains(&format!("-o {br} ")), "{user}");
+    let out = d.docker(&["run", "--rm", "--network", "dknet", "busybox", "sh", "-c", &ping]);
+    assert_eq!(out.ok().trim(), "out-ok");
+    d.docker(&["network", "rm", "dknet"]).ok();
+    assert!(!in_ns(&ns, &["iptables", "-S", "DOCKER-USER"]).contains(&br));
+
+    // wharfd stops: none of our rules is left, Docker's tables are byte-identical.
+    d.docker(&["rm", "-f", "srv"]).ok();
+    d.stop();
+    let after = docker_tables();
+    assert!(ours(&after).is_empty(), "{after}");
+    assert_eq!(after, without_ours(&restarted));
+    assert_eq!(chains(&after), chains(&before));
+    // dockerd and containerd stop by PID; nothing of theirs is left.
+    docker.stop();
+    drop(docker);
+    assert!(wharf_it::processes_mentioning(&dir_path).is_empty());
+    assert!(!std::path::Path::new(&dir_path).exists());
+    if !key_before {
+        assert!(!std::path::Path::new("/etc/docker/key.json").exists(), "dockerd wrote /etc/docker/key.json");
+    }
 }
