@@ -1,7 +1,7 @@
-//! `<config>/config.json`, the docker CLI's configuration file. wharf writes only
-//! `currentContext` and reads a few settings (`imagesFormat`, `psFormat`,
-//! `pruneFilters`, `detachKeys`, `proxies`); every other key is preserved as-is when the
-//! file is saved.
+//! `<config>/config.json`, the docker CLI's configuration file. wharf writes
+//! `currentContext` and the `auths` entries of `login`/`logout`, and reads a few settings
+//! (`imagesFormat`, `psFormat`, `pruneFilters`, `detachKeys`, `proxies`, `credsStore`,
+//! `credHelpers`); every other key is preserved as-is when the file is saved.
 
 use std::fs;
 use std::io::Write;
@@ -66,6 +66,46 @@ impl ConfigFile {
             .unwrap_or_default()
     }
 
+    /// The file's path (`<dir>/config.json`).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The `auths` entries, by key, as they are in the file.
+    pub(crate) fn auths(&self) -> Vec<(&str, &Value)> {
+        match self.data.get("auths") {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Sets the `auths` entry `key` (an object in docker's stored form).
+    pub(crate) fn set_auth(&mut self, key: &str, entry: Value) {
+        let auths = self.data.entry("auths").or_insert_with(|| Value::Object(Map::new()));
+        if !auths.is_object() {
+            *auths = Value::Object(Map::new());
+        }
+        if let Value::Object(m) = auths {
+            m.insert(key.to_string(), entry);
+        }
+    }
+
+    /// Removes the `auths` entry `key`; whether there was one.
+    pub(crate) fn remove_auth(&mut self, key: &str) -> bool {
+        match self.data.get_mut("auths") {
+            Some(Value::Object(m)) => m.remove(key).is_some(),
+            _ => false,
+        }
+    }
+
+    /// `credHelpers`: the credential helper named for each registry.
+    pub(crate) fn cred_helpers(&self) -> Vec<(&str, &str)> {
+        match self.data.get("credHelpers") {
+            Some(Value::Object(m)) => m.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Sets (`Some`) or clears (`None`) `currentContext`.
     pub(crate) fn set_current_context(&mut self, name: Option<&str>) {
         match name {
@@ -91,7 +131,10 @@ impl ConfigFile {
             Err(_) => self.path.clone(),
         };
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // A new configuration directory is private, as docker makes it.
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
         let mode = fs_mode(&target).unwrap_or(0o600);
         atomic_write(&target, text.as_bytes(), mode)
     }

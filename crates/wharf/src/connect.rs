@@ -180,6 +180,17 @@ impl Conn {
         path_and_query: &str,
         body: Option<(&'static str, BodyStream)>,
     ) -> impl Stream<Item = Result<Bytes, bollard::errors::Error>> + Unpin + Send {
+        self.raw_with_headers(method, path_and_query, body, Vec::new())
+    }
+
+    /// [`Conn::raw`] with extra request headers (`X-Registry-Auth`).
+    pub(crate) fn raw_with_headers(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<(&'static str, BodyStream)>,
+        extra_headers: Vec<(&'static str, String)>,
+    ) -> impl Stream<Item = Result<Bytes, bollard::errors::Error>> + Unpin + Send {
         let (major, minor) = self.api_version();
         let target = format!("/v{major}.{minor}{path_and_query}");
         let (content_type, body) = match body {
@@ -201,6 +212,11 @@ impl Conn {
             headers.remove(http::header::CONTENT_TYPE);
             if let Some(ct) = content_type {
                 headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(ct));
+            }
+            for (name, value) in &extra_headers {
+                if let Ok(v) = http::HeaderValue::from_str(value) {
+                    headers.insert(*name, v);
+                }
             }
             if let Some(stream) = body.lock().ok().and_then(|mut b| b.take()) {
                 *req.body_mut() = bollard::body_try_stream(stream);

@@ -1,5 +1,6 @@
 //! Image commands that query or change the image store: `images` (`image ls`),
-//! `image inspect`, `tag`, `rmi` (`image rm`), `history` and `image prune`, with the
+//! `image inspect`, `tag`, `rmi` (`image rm`), `history` and `image prune` (and the
+//! dispatch of `image pull`/`image push`, in `registry.rs`), with the
 //! docker CLI's flags, output and exit statuses. The archive commands (`save`, `load`,
 //! `import`) are in `image_io.rs`.
 //!
@@ -40,6 +41,12 @@ pub(crate) enum ImageCommand {
     Ls(ImagesArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    /// Download an image from a registry
+    #[command(override_usage = "wharf image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(crate::registry::PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = "wharf image push [OPTIONS] NAME[:TAG]")]
+    Push(crate::registry::PushArgs),
     /// Remove one or more images
     #[command(visible_alias = "remove", alias = "rmi")]
     Rm(RmiArgs),
@@ -58,6 +65,8 @@ pub(crate) async fn run(t: &Target, config: &ConfigFile, c: &ImageCommand) -> an
         ImageCommand::Load(a) => crate::image_io::load(t, a).await,
         ImageCommand::Ls(a) => images(t, config, a).await,
         ImageCommand::Prune(a) => prune(t, config, a).await,
+        ImageCommand::Pull(a) => crate::registry::pull(t, config, a).await,
+        ImageCommand::Push(a) => crate::registry::push(t, config, a).await,
         ImageCommand::Rm(a) => rmi(t, a).await,
         ImageCommand::Save(a) => crate::image_io::save(t, a).await,
         ImageCommand::Tag(a) => tag(t, a).await,

@@ -283,8 +283,15 @@ impl Terminal {
         for bar in self.bars.values() {
             bar.finish();
         }
+        // indicatif leaves the cursor at the end of the last line it drew.
+        let drew = !self.bars.is_empty() && !self.multi.is_hidden();
         self.bars.clear();
         self.multi = Self::new_multi();
+        if drew {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(b"\n");
+            let _ = out.flush();
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! that `wharf run busybox ls -l --help` passes `ls -l --help` to the container.
 
 mod archive;
+mod auth;
 mod cli;
 mod config;
 mod connect;
@@ -30,6 +31,7 @@ mod logs;
 mod network;
 mod port;
 mod ps;
+mod registry;
 mod run;
 mod stats;
 mod system;
@@ -57,6 +59,7 @@ use crate::logs::LogsArgs;
 use crate::network::NetworkCommand;
 use crate::port::PortArgs;
 use crate::ps::PsArgs;
+use crate::registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 use crate::run::{AttachArgs, CreateArgs, RunArgs, StartArgs};
 use crate::stats::{StatsArgs, TopArgs};
 use crate::system::{EventsArgs, InfoArgs, Target, VersionArgs};
@@ -128,6 +131,12 @@ enum Command {
     Kill(KillArgs),
     /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
+    /// Log in to a registry
+    #[command(override_usage = "wharf login [OPTIONS] [SERVER]", help_template = registry::LOGIN_HELP)]
+    Login(LoginArgs),
+    /// Log out from a registry
+    #[command(override_usage = "wharf logout [SERVER]", help_template = registry::LOGOUT_HELP)]
+    Logout(LogoutArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
     /// Manage networks
@@ -140,6 +149,12 @@ enum Command {
     Port(PortArgs),
     /// List containers
     Ps(PsArgs),
+    /// Download an image from a registry
+    #[command(override_usage = "wharf pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = "wharf push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
     /// Rename a container
     Rename(RenameArgs),
     /// Restart one or more containers
@@ -256,6 +271,13 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::History(a) => block_on(image::history(&target(), &a)),
         Command::Import(a) => block_on(image_io::import(&target(), &a)),
         Command::Load(a) => block_on(image_io::load(&target(), &a)),
+        Command::Pull(a) => block_on(registry::pull(&target(), &cx.config, &a)),
+        Command::Push(a) => block_on(registry::push(&target(), &cx.config, &a)),
+        Command::Login(a) => {
+            let t = target();
+            block_on(registry::login(&t, &mut cx.config, &a))
+        }
+        Command::Logout(a) => registry::logout(&mut cx.config, &a),
         Command::Rmi(a) => block_on(image::rmi(&target(), &a)),
         Command::Save(a) => block_on(image_io::save(&target(), &a)),
         Command::Tag(a) => block_on(image::tag(&target(), &a)),
@@ -610,6 +632,14 @@ mod tests {
             &["wharf", "import", "-c", "ENV A=1", "--change", "CMD [\"sh\"]", "-m", "msg", "x.tar", "r:t"],
             &["wharf", "image", "import", "-"],
             &["wharf", "system", "df", "-v", "--format", "json"],
+            &["wharf", "pull", "-a", "-q", "--platform", "linux/arm64", "--disable-content-trust", "busybox"],
+            &["wharf", "image", "pull", "--disable-content-trust=false", "busybox:1"],
+            &["wharf", "push", "-a", "-q", "--platform", "linux/amd64", "me/app"],
+            &["wharf", "image", "push", "--all-tags", "--quiet", "me/app"],
+            &["wharf", "login", "-u", "bob", "--password-stdin", "localhost:5000"],
+            &["wharf", "login", "--username", "bob", "--password", "pw"],
+            &["wharf", "logout"],
+            &["wharf", "logout", "localhost:5000"],
         ] {
             ok(args);
         }
@@ -622,6 +652,12 @@ mod tests {
             &["wharf", "history", "a", "b"],
             &["wharf", "tag", "a"],
             &["wharf", "image", "prune", "x"],
+            &["wharf", "pull"],
+            &["wharf", "pull", "a", "b"],
+            &["wharf", "push"],
+            &["wharf", "login", "a", "b"],
+            &["wharf", "logout", "a", "b"],
+            &["wharf", "pull", "--disable-content-trust=maybe", "a"],
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
