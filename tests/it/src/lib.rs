@@ -382,7 +382,7 @@ impl Daemon {
         {
             if let Ok(o) = in_ns(tool).args(args).output() {
                 let text = String::from_utf8_lossy(&o.stdout);
-                for l in text.lines().filter(|l| l.contains(&self.slot.bridge)) {
+                for l in text.lines().filter(|l| mentions_name(l, &self.slot.bridge)) {
                     out.push(format!("{tool}: {l}"));
                 }
             }
@@ -485,7 +485,35 @@ impl Drop for Daemon {
         self.kill9();
         self.kill_containers();
         self.remove_cgroup_parent();
+        self.remove_network_leftovers();
     }
+}
+
+impl Daemon {
+    /// What a killed daemon (or one stopped while containers ran) leaves of its default
+    /// network: its nftables table and bridge, so the next test on this slot starts clean.
+    fn remove_network_leftovers(&self) {
+        if self.opts.netns.is_some() {
+            return; // gone with the namespace
+        }
+        let table = format!("wharf-{}", self.slot.bridge);
+        for family in ["inet", "ip"] {
+            let _ = Command::new("nft").args(["delete", "table", family, &table]).stderr(Stdio::null()).status();
+        }
+        if Path::new("/sys/class/net").join(&self.slot.bridge).exists() {
+            let _ = Command::new("ip").args(["link", "del", &self.slot.bridge]).status();
+        }
+    }
+}
+
+/// Whether `line` names `name` as a whole word (`whit12` is not named by `whit123`).
+fn mentions_name(line: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    line.match_indices(name).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + name.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
 }
 
 /// PIDs whose command line mentions `needle`.
@@ -588,5 +616,18 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Option<Output> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_name;
+
+    #[test]
+    fn names_are_whole_words() {
+        assert!(mentions_name("table inet wharf-whit12 {", "whit12"));
+        assert!(mentions_name("iifname \"whit12\" accept", "whit12"));
+        assert!(!mentions_name("table inet wharf-whit123 {", "whit12"));
+        assert!(!mentions_name("xwhit12", "whit12"));
     }
 }
