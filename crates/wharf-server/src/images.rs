@@ -1,5 +1,6 @@
-//! `/images/…`: list, inspect, history, tag, remove, prune, load, save, import; and the images
-//! part of `/system/df`.
+//! `/images/…`: list, inspect, history, tag, remove, prune, load, save, import, pull
+//! (`create?fromImage=`), push; `POST /auth` (docker login); and the images part of
+//! `/system/df`.
 //!
 //! Image names contain `/` and `:` (`localhost:5000/a/b:1`), which axum's router cannot place
 //! before a fixed suffix, so one wildcard route per method takes everything under `/images/` and
@@ -28,12 +29,12 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::header::CONTENT_TYPE;
-use http::{StatusCode, Uri};
+use http::{HeaderMap, StatusCode, Uri};
 use wharf_api::{ApiVersion, CURRENT_API_VERSION};
 use wharf_image::model::HistoryEntry;
 use wharf_image::store::{DeleteItem, ImageInfo, ImportOptions, ListOptions, PruneReport};
@@ -48,6 +49,42 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>
 
 /// A stream of progress reports; it ends after the last one (an `Error` is the last one).
 pub type ProgressStream = Pin<Box<dyn Stream<Item = Progress> + Send>>;
+
+/// `POST /images/create?fromImage=…`: what to pull.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequest {
+    /// `fromImage`: a name, `name:tag` or `name@sha256:…`.
+    pub image: String,
+    /// `tag`: a tag or a digest (empty: the one in `image`, else `latest`).
+    pub tag: String,
+    /// `platform` (empty: the daemon's).
+    pub platform: String,
+    /// The raw `X-Registry-Auth` header.
+    pub auth: Option<String>,
+}
+
+/// `POST /auth`: the docker CLI's `AuthConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct AuthRequest {
+    /// User name.
+    #[serde(default)]
+    pub username: String,
+    /// Password.
+    #[serde(default)]
+    pub password: String,
+    /// `auth` (base64 `user:password`).
+    #[serde(default)]
+    pub auth: String,
+    /// The registry (empty: Docker Hub).
+    #[serde(default)]
+    pub serveraddress: String,
+    /// A token from an earlier login.
+    #[serde(default)]
+    pub identitytoken: String,
+    /// A registry token.
+    #[serde(default)]
+    pub registrytoken: String,
+}
 
 /// What the image routes need from the daemon. `name` arguments are what the client sent: a
 /// reference (`busybox`, `busybox:1`, `name@sha256:…`), a full or short image ID, with or
@@ -81,11 +118,32 @@ pub trait ImageBackend: Send + Sync + 'static {
     async fn import(&self, body: Option<ByteStream>, opts: ImportOptions) -> Result<ProgressStream, ApiError>;
     /// The images part of `GET /system/df`: every image with `shared_size` and `containers`.
     async fn disk_usage(&self) -> Result<Vec<ImageInfo>, ApiError>;
+    /// `POST /images/create?fromImage=…`: errors found before anything is pulled (unknown
+    /// manifest, denied access, bad reference) are ordinary error answers; then the stream
+    /// reports dockerd's pull progress.
+    async fn pull(&self, req: PullRequest) -> Result<ProgressStream, ApiError> {
+        let _ = req;
+        Err(ApiError::new(ErrorKind::NotImplemented, "pulling images is not supported"))
+    }
+    /// `POST /images/{name}/push?tag=…` with the `X-Registry-Auth` header.
+    async fn push(&self, name: &str, tag: &str, auth: Option<String>) -> Result<ProgressStream, ApiError> {
+        let _ = (name, tag, auth);
+        Err(ApiError::new(ErrorKind::NotImplemented, "pushing images is not supported"))
+    }
+    /// `POST /auth`: checks the credentials with the registry; returns the identity token
+    /// (empty when the registry gives none).
+    async fn login(&self, req: AuthRequest) -> Result<String, ApiError> {
+        let _ = req;
+        Err(ApiError::new(ErrorKind::NotImplemented, "logging in is not supported"))
+    }
 }
 
 /// The image routes.
 pub(crate) fn routes(backend: Arc<dyn ImageBackend>) -> Router {
-    Router::new().route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image)).with_state(backend)
+    Router::new()
+        .route("/images/{*rest}", get(get_images).post(post_images).delete(delete_image))
+        .route("/auth", post(login))
+        .with_state(backend)
 }
 
 /// `GET /system/df`, which the image, container and volume backends answer together.
@@ -131,17 +189,19 @@ async fn post_images(
     State(b): State<Backend>,
     version: Option<Extension<ApiVersion>>,
     uri: Uri,
+    headers: HeaderMap,
     rest: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let (rest, version, q) = (path(rest)?, api_version(version), QueryArgs::from_uri(&uri)?);
+    let auth = headers.get("X-Registry-Auth").and_then(|v| v.to_str().ok()).map(str::to_string);
     match rest.as_str() {
         "load" => {
             let platform = q.get("platform").filter(|p| !p.is_empty()).map(str::to_string);
             let stream = b.load(byte_stream(body), q.bool_or("quiet", true), platform).await?;
             return Ok(progress_response(stream));
         }
-        "create" => return create(&*b, &q, version, body).await,
+        "create" => return create(&*b, &q, version, body, auth).await,
         "prune" => {
             let filters = filters(&q, PRUNE_FILTERS, None)?;
             return Ok(Json(wire::prune(b.prune(filters).await?)).into_response());
@@ -155,8 +215,15 @@ async fn post_images(
         }
         Some((name, "push")) => {
             // As dockerd, a missing image is a 404 before anything else.
-            b.inspect(name).await?;
-            Err(ApiError::new(ErrorKind::NotImplemented, "pushing images is not supported yet"))
+            let tag = q.string("tag");
+            let target = if tag.is_empty() { name.to_string() } else { format!("{name}:{tag}") };
+            if b.inspect(&target).await.is_err() {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    format!("An image does not exist locally with the tag: {name}"),
+                ));
+            }
+            Ok(progress_response(b.push(name, &tag, auth).await?))
         }
         _ => Err(crate::error::not_found().await),
     }
@@ -217,11 +284,24 @@ async fn save(b: &dyn ImageBackend, names: Vec<String>) -> Result<Response, ApiE
     Ok(([(CONTENT_TYPE, "application/x-tar")], Body::from_stream(archive)).into_response())
 }
 
-/// `POST /images/create`: an import from the body (`fromSrc=-`) or from a URL (which the
-/// backend refuses); a pull (`fromImage=…`) is not supported yet.
-async fn create(b: &dyn ImageBackend, q: &QueryArgs, version: ApiVersion, body: Body) -> Result<Response, ApiError> {
-    if q.get("fromImage").is_some_and(|i| !i.is_empty()) {
-        return Err(ApiError::new(ErrorKind::NotImplemented, "pulling images is not supported yet"));
+/// `POST /images/create`: a pull (`fromImage=…`, with `tag`, `platform` and the
+/// `X-Registry-Auth` header), or an import from the body (`fromSrc=-`) or from a URL (which the
+/// backend refuses).
+async fn create(
+    b: &dyn ImageBackend,
+    q: &QueryArgs,
+    version: ApiVersion,
+    body: Body,
+    auth: Option<String>,
+) -> Result<Response, ApiError> {
+    if let Some(image) = q.get("fromImage").filter(|i| !i.is_empty()) {
+        let req = PullRequest {
+            image: image.to_string(),
+            tag: q.string("tag"),
+            platform: if version >= v1(32) { q.string("platform") } else { String::new() },
+            auth,
+        };
+        return Ok(progress_response(b.pull(req).await?));
     }
     let src = q.string("fromSrc");
     if src.is_empty() {
@@ -241,6 +321,14 @@ async fn create(b: &dyn ImageBackend, q: &QueryArgs, version: ApiVersion, body: 
     };
     let body = (src == "-").then(|| byte_stream(body));
     Ok(progress_response(b.import(body, opts).await?))
+}
+
+/// `POST /auth`: `{"Status":"Login Succeeded","IdentityToken":…}`.
+async fn login(State(b): State<Backend>, body: Body) -> Result<Response, ApiError> {
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.map_err(|e| ApiError::invalid(e.to_string()))?;
+    let req: AuthRequest = serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let token = b.login(req).await?;
+    Ok(Json(serde_json::json!({"IdentityToken": token, "Status": "Login Succeeded"})).into_response())
 }
 
 /// Parses `filters`, adds the legacy `filter` reference, checks the keys against `accepted` and

@@ -33,7 +33,7 @@ pub use containers::{
 };
 pub use error::ApiError;
 pub use files::{Change, CommitOptions, ExtractOptions, FilesBackend, PathStat, PATH_STAT_HEADER};
-pub use images::{ByteStream, ImageBackend, ProgressStream};
+pub use images::{AuthRequest, ByteStream, ImageBackend, ProgressStream, PullRequest};
 pub use networks::{
     ConnectRequest, CreateNetwork, DisconnectRequest, Ipam, IpamConfig, NetworkBackend, NetworkContainer, NetworkView,
     NETWORK_FILTERS,

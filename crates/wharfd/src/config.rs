@@ -110,6 +110,18 @@ pub struct Flags {
     /// Path to the docker-init binary (default: docker-init, then tini-static, from PATH)
     #[arg(long = "init-path", value_name = "string")]
     pub init_path: Option<PathBuf>,
+    /// Enable insecure registry communication (CIDRs or host[:port]; 127.0.0.0/8 and localhost always are)
+    #[arg(long = "insecure-registry", value_name = "list")]
+    pub insecure_registry: Vec<String>,
+    /// Preferred Docker registry mirror
+    #[arg(long = "registry-mirror", value_name = "list")]
+    pub registry_mirror: Vec<String>,
+    /// Set the max concurrent downloads (default 3)
+    #[arg(long = "max-concurrent-downloads", value_name = "int")]
+    pub max_concurrent_downloads: Option<usize>,
+    /// Set the max concurrent uploads (default 5)
+    #[arg(long = "max-concurrent-uploads", value_name = "int")]
+    pub max_concurrent_uploads: Option<usize>,
     /// Set key=value labels to the daemon
     #[arg(long = "label", value_name = "list")]
     pub labels: Vec<String>,
@@ -152,6 +164,10 @@ pub struct FileConfig {
     ipv6: Option<bool>,
     fixed_cidr_v6: Option<String>,
     default_address_pools: Option<Vec<FilePool>>,
+    insecure_registries: Option<Vec<String>>,
+    registry_mirrors: Option<Vec<String>>,
+    max_concurrent_downloads: Option<usize>,
+    max_concurrent_uploads: Option<usize>,
 }
 
 /// A `default-address-pools` entry of `daemon.json`.
@@ -201,6 +217,10 @@ const KEYS: &[(&str, &str)] = &[
     ("ipv6", "ipv6"),
     ("fixed-cidr-v6", "fixed_cidr_v6"),
     ("default-address-pools", "default_address_pool"),
+    ("insecure-registries", "insecure_registry"),
+    ("registry-mirrors", "registry_mirror"),
+    ("max-concurrent-downloads", "max_concurrent_downloads"),
+    ("max-concurrent-uploads", "max_concurrent_uploads"),
 ];
 
 /// The runtime embedded in the shim (youki's libcontainer).
@@ -270,6 +290,14 @@ pub struct DaemonConfig {
     pub fixed_cidr_v6: Option<wharf_network::Ipv6Net>,
     /// `--default-address-pool` / `default-address-pools` (empty: dockerd's defaults).
     pub address_pools: Vec<wharf_network::PoolSpec>,
+    /// `--insecure-registry` / `insecure-registries` (127.0.0.0/8 is always added, as dockerd).
+    pub insecure_registries: Vec<String>,
+    /// `--registry-mirror` / `registry-mirrors` (for docker.io).
+    pub registry_mirrors: Vec<String>,
+    /// `--max-concurrent-downloads` (default 3).
+    pub max_concurrent_downloads: usize,
+    /// `--max-concurrent-uploads` (default 5).
+    pub max_concurrent_uploads: usize,
     /// What SIGHUP can change.
     pub live: Reloadable,
 }
@@ -458,6 +486,35 @@ impl CommandLine {
                 .clone()
                 .or(file.default_runtime)
                 .unwrap_or_else(|| EMBEDDED_RUNTIME.into()),
+            insecure_registries: {
+                let mut v = vec!["127.0.0.0/8".to_string()];
+                let given = if self.given("insecure_registry") {
+                    f.insecure_registry.clone()
+                } else {
+                    file.insecure_registries.unwrap_or_default()
+                };
+                for r in given {
+                    if !v.contains(&r) {
+                        v.push(r);
+                    }
+                }
+                v
+            },
+            registry_mirrors: registry_mirrors(if self.given("registry_mirror") {
+                f.registry_mirror.clone()
+            } else {
+                file.registry_mirrors.unwrap_or_default()
+            })?,
+            max_concurrent_downloads: concurrency(
+                f.max_concurrent_downloads.or(file.max_concurrent_downloads),
+                3,
+                "downloads",
+            )?,
+            max_concurrent_uploads: concurrency(
+                f.max_concurrent_uploads.or(file.max_concurrent_uploads),
+                5,
+                "uploads",
+            )?,
             live: Reloadable { debug, log_level, labels },
         };
         for h in &config.hosts {
@@ -582,6 +639,31 @@ fn go_list(v: &[String]) -> String {
     format!("[{}]", v.join(" "))
 }
 
+/// `max-concurrent-downloads`/`-uploads`: dockerd refuses negative values; 0 would stall.
+fn concurrency(v: Option<usize>, default: usize, what: &str) -> anyhow::Result<usize> {
+    match v {
+        None => Ok(default),
+        Some(0) => bail!("invalid max concurrent {what}: 0"),
+        Some(n) => Ok(n),
+    }
+}
+
+/// `registry-mirrors`: URLs with a scheme and no path, as dockerd's `ValidateMirror`; a trailing
+/// slash is added as dockerd shows them.
+fn registry_mirrors(list: Vec<String>) -> anyhow::Result<Vec<String>> {
+    list.into_iter()
+        .map(|m| {
+            let rest = m.strip_prefix("https://").or_else(|| m.strip_prefix("http://"));
+            match rest {
+                Some(r) if !r.trim_end_matches('/').is_empty() && !r.trim_end_matches('/').contains('/') => {
+                    Ok(format!("{}/", m.trim_end_matches('/')))
+                }
+                _ => bail!("invalid mirror: \"{m}\" is not a valid URI"),
+            }
+        })
+        .collect()
+}
+
 fn flag_value(f: &Flags, id: &str) -> String {
     let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
     match id {
@@ -611,6 +693,10 @@ fn flag_value(f: &Flags, id: &str) -> String {
         "ipv6" => f.ipv6.unwrap_or(false).to_string(),
         "fixed_cidr_v6" => f.fixed_cidr_v6.clone().unwrap_or_default(),
         "default_address_pool" => go_list(&f.default_address_pool),
+        "insecure_registry" => go_list(&f.insecure_registry),
+        "registry_mirror" => go_list(&f.registry_mirror),
+        "max_concurrent_downloads" => f.max_concurrent_downloads.map(|m| m.to_string()).unwrap_or_default(),
+        "max_concurrent_uploads" => f.max_concurrent_uploads.map(|m| m.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -645,6 +731,10 @@ fn file_value(c: &FileConfig, key: &str) -> String {
         "ipv6" => b(c.ipv6),
         "fixed-cidr-v6" => c.fixed_cidr_v6.clone().unwrap_or_default(),
         "default-address-pools" => format!("{:?}", c.default_address_pools.clone().unwrap_or_default()),
+        "insecure-registries" => go_list(c.insecure_registries.as_deref().unwrap_or_default()),
+        "registry-mirrors" => go_list(c.registry_mirrors.as_deref().unwrap_or_default()),
+        "max-concurrent-downloads" => c.max_concurrent_downloads.map(|m| m.to_string()).unwrap_or_default(),
+        "max-concurrent-uploads" => c.max_concurrent_uploads.map(|m| m.to_string()).unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -683,6 +773,26 @@ mod tests {
         assert_eq!(cfg.pidfile, PathBuf::from("/run/wharf/wharfd.pid"));
         assert_eq!(cfg.live.log_level, "info");
         assert!(!cfg.tls_enabled());
+    }
+
+    #[test]
+    fn registry_options() {
+        let (_d, cfg) = with_file(
+            r#"{"insecure-registries":["10.0.0.0/8","myreg:5000"],"registry-mirrors":["https://m.example"],"max-concurrent-downloads":7}"#,
+            &[],
+        );
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.insecure_registries, ["127.0.0.0/8", "10.0.0.0/8", "myreg:5000"]);
+        assert_eq!(cfg.registry_mirrors, ["https://m.example/"]);
+        assert_eq!((cfg.max_concurrent_downloads, cfg.max_concurrent_uploads), (7, 5));
+        let (_d, cfg) = with_file("{}", &["--insecure-registry", "a:1", "--max-concurrent-uploads", "2"]);
+        let cfg = cfg.unwrap();
+        assert_eq!(cfg.insecure_registries, ["127.0.0.0/8", "a:1"]);
+        assert_eq!((cfg.max_concurrent_downloads, cfg.max_concurrent_uploads), (3, 2));
+        let (_d, cfg) = with_file(r#"{"registry-mirrors":["m.example"]}"#, &[]);
+        assert!(cfg.unwrap_err().to_string().contains("invalid mirror"));
+        let (_d, cfg) = with_file(r#"{"max-concurrent-downloads":1}"#, &["--max-concurrent-downloads", "2"]);
+        assert!(cfg.unwrap_err().to_string().contains("max-concurrent-downloads"));
     }
 
     #[test]

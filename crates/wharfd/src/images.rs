@@ -1,6 +1,12 @@
 //! `ImageBackend` over the image store: each call runs the blocking store on tokio's blocking
 //! pool; request bodies become blocking readers ([`SyncIoBridge`]), progress and archives come
 //! back through bounded channels, so a slow client slows the work instead of buffering it.
+//!
+//! Pull, push and login join the store and `wharf-registry`'s client (see [`registry`]): the
+//! registry protocol runs on the async runtime, blobs stream into the store's blocking writers
+//! through bounded channels, and progress is reported in dockerd's words.
+
+mod registry;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -11,7 +17,7 @@ use tokio::sync::mpsc;
 use wharf_image::model::HistoryEntry;
 use wharf_image::store::{DeleteItem, ImageInfo, ImageStore, ImportOptions, ListOptions, PruneReport};
 use wharf_image::ImageError;
-use wharf_server::{ApiError, ByteStream, ImageBackend, ProgressStream};
+use wharf_server::{ApiError, AuthRequest, ByteStream, ImageBackend, ProgressStream, PullRequest};
 
 use crate::streams::{body_reader, byte_stream, ChannelWriter};
 use wharf_types::{ErrorKind, Filters, Progress};
@@ -19,11 +25,20 @@ use wharf_types::{ErrorKind, Filters, Progress};
 /// The adapter.
 pub(crate) struct ImageAdapter {
     store: Arc<ImageStore>,
+    registry: registry::Registry,
 }
+
+pub(crate) use registry::RegistryConfig;
 
 impl ImageAdapter {
     pub(crate) fn new(store: Arc<ImageStore>) -> Arc<Self> {
-        Arc::new(ImageAdapter { store })
+        let registry = registry::Registry::new(RegistryConfig::default());
+        Arc::new(ImageAdapter { store, registry })
+    }
+
+    /// The same adapter with the daemon's registry options.
+    pub(crate) fn with_registry(self: Arc<Self>, cfg: RegistryConfig) -> Arc<Self> {
+        Arc::new(ImageAdapter { store: self.store.clone(), registry: registry::Registry::new(cfg) })
     }
 }
 
@@ -145,5 +160,19 @@ impl ImageBackend for ImageAdapter {
 
     async fn disk_usage(&self) -> Result<Vec<ImageInfo>, ApiError> {
         blocking(&self.store, |s| s.disk_usage()).await
+    }
+
+    async fn pull(&self, req: PullRequest) -> Result<ProgressStream, ApiError> {
+        let rx = self.registry.pull(self.store.clone(), req).await?;
+        Ok(progress_stream(rx))
+    }
+
+    async fn push(&self, name: &str, tag: &str, auth: Option<String>) -> Result<ProgressStream, ApiError> {
+        let rx = self.registry.push(self.store.clone(), name, tag, auth).await?;
+        Ok(progress_stream(rx))
+    }
+
+    async fn login(&self, req: AuthRequest) -> Result<String, ApiError> {
+        self.registry.login(req).await
     }
 }

@@ -140,7 +140,14 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         images: image_store.clone(),
         containers: containers.clone(),
     });
-    let images = crate::images::ImageAdapter::new(image_store);
+    let images = crate::images::ImageAdapter::new(image_store).with_registry(crate::images::RegistryConfig {
+        options: wharf_registry::client::Options {
+            insecure_registries: cfg.insecure_registries.clone(),
+            registry_mirrors: cfg.registry_mirrors.clone(),
+        },
+        max_concurrent_downloads: cfg.max_concurrent_downloads,
+        max_concurrent_uploads: cfg.max_concurrent_uploads,
+    });
     let service = wharf_server::service(Backends {
         system,
         images,
@@ -228,8 +235,8 @@ fn base_status(
         live_restore: true,
         security_options,
         warnings,
-        insecure_registries: vec!["127.0.0.0/8".into()],
-        registry_mirrors: vec![],
+        insecure_registries: cfg.insecure_registries.clone(),
+        registry_mirrors: cfg.registry_mirrors.clone(),
     }
 }
 

@@ -33,7 +33,7 @@ const PROGRESS_STEP: u64 = 512 * 1024;
 
 /// A layer to register: where its tar is and what unpacking it measured.
 #[derive(Debug, Clone)]
-struct Unpacked {
+pub(super) struct Unpacked {
     chain_id: String,
     diff_id: String,
     parent: Option<String>,
@@ -46,26 +46,27 @@ struct Unpacked {
 
 /// A layer as the archive or import gave it.
 #[derive(Debug, Clone)]
-struct LayerIn {
-    blob: wharf_types::Digest,
-    blob_size: u64,
-    media_type: String,
-    diff_id: String,
+pub(super) struct LayerIn {
+    pub(super) blob: wharf_types::Digest,
+    pub(super) blob_size: u64,
+    pub(super) media_type: String,
+    pub(super) diff_id: String,
 }
 
 /// An image to make visible: its config blob, layers (bottom first) and names.
-struct Registration<'a> {
+pub(super) struct Registration<'a> {
     /// The image ID (config digest).
-    id: &'a str,
-    config_size: u64,
-    manifest_digest: Option<String>,
+    pub(super) id: &'a str,
+    pub(super) config_size: u64,
+    pub(super) manifest_digest: Option<String>,
     /// The local parent image (`docker commit`), which must still exist when the image is
     /// registered.
-    parent: Option<&'a str>,
-    layers: &'a [LayerIn],
-    names: &'a [ImageRef],
+    pub(super) parent: Option<&'a str>,
+    pub(super) layers: &'a [LayerIn],
+    /// Names; those with a digest are recorded as digest names (`RepoDigests`).
+    pub(super) names: &'a [ImageRef],
     /// Record the naming as a tag operation (`LastTagTime`), as `docker commit repo:tag` does.
-    tag_time: bool,
+    pub(super) tag_time: bool,
 }
 
 /// A parent image as `docker commit` builds on it.
@@ -79,10 +80,10 @@ struct ParentImage {
 /// drivers only): an active snapshot without parent, rebased when the image is registered.
 #[derive(Debug)]
 pub(super) struct Staged {
-    key: String,
-    diff_id: String,
-    size: u64,
-    tar_size: u64,
+    pub(super) key: String,
+    pub(super) diff_id: String,
+    pub(super) size: u64,
+    pub(super) tar_size: u64,
 }
 
 /// Stores archive members in the content store under a lease; on drivers whose snapshots hold
@@ -150,14 +151,29 @@ impl BlobSink for LeasedSink<'_> {
     }
 }
 
-type StageHandle = std::thread::JoinHandle<std::result::Result<wharf_fs::ApplyStats, wharf_fs::FsError>>;
+pub(super) type StageHandle = std::thread::JoinHandle<std::result::Result<wharf_fs::ApplyStats, wharf_fs::FsError>>;
 
 impl LeasedSink<'_> {
     /// Prepares a parentless snapshot and starts unpacking into it from a channel.
     fn start_stage(&mut self) -> Result<(String, mpsc::SyncSender<Vec<u8>>, StageHandle)> {
         self.seq += 1;
-        let key = format!("{EXTRACT_PREFIX}{}-s{}", now_nanos(), self.seq);
-        let snaps = &self.store.snapshots;
+        start_stage(self.store, &format!("s{}", self.seq))
+    }
+
+    /// Removes the staged snapshots nobody used.
+    fn discard_staged(&mut self) {
+        for (_, st) in self.staged.drain() {
+            let _ = self.store.snapshots.remove(&st.key);
+        }
+    }
+}
+
+/// Prepares a parentless snapshot (its key ends with `tag`) and starts unpacking into it from a
+/// channel, on a thread of its own.
+pub(super) fn start_stage(store: &ImageStore, tag: &str) -> Result<(String, mpsc::SyncSender<Vec<u8>>, StageHandle)> {
+    {
+        let key = format!("{EXTRACT_PREFIX}{}-{tag}", now_nanos());
+        let snaps = &store.snapshots;
         snaps.prepare(&key, None, Labels::new()).map_err(ImageError::storage)?;
         let root = match snaps
             .apply_dir(&key)
@@ -184,18 +200,11 @@ impl LeasedSink<'_> {
             }
         }
     }
-
-    /// Removes the staged snapshots nobody used.
-    fn discard_staged(&mut self) {
-        for (_, st) in self.staged.drain() {
-            let _ = self.store.snapshots.remove(&st.key);
-        }
-    }
 }
 
 /// Copies a member (its first bytes already read into `head`) into the blob writer, and into
 /// the unpacking thread while it still reads.
-fn copy_member(
+pub(super) fn copy_member(
     r: &mut dyn Read,
     head: &[u8],
     w: &mut wharf_store::BlobWriter,
@@ -227,7 +236,7 @@ fn copy_member(
 
 /// Whether a member's first bytes look like a layer: a tar header (`ustar` magic at 257) or a
 /// gzip / zstd stream.
-fn looks_like_layer(head: &[u8]) -> bool {
+pub(super) fn looks_like_layer(head: &[u8]) -> bool {
     match Compression::sniff(head) {
         Compression::Gzip | Compression::Zstd => true,
         Compression::None => head.len() >= 262 && &head[257..262] == b"ustar",
@@ -286,12 +295,12 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-fn wd(d: &Digest) -> Result<wharf_types::Digest> {
+pub(super) fn wd(d: &Digest) -> Result<wharf_types::Digest> {
     d.as_ref().parse().map_err(ImageError::storage)
 }
 
 impl ImageStore {
-    fn new_lease(&self, what: &str) -> Result<(Leases, String)> {
+    pub(super) fn new_lease(&self, what: &str) -> Result<(Leases, String)> {
         let leases = Leases::new(&self.db);
         let id = format!("{what}-{}-{}", std::process::id(), now_nanos());
         leases.create_lease(&id, Some(now_nanos() + LEASE_TTL_NANOS)).map_err(ImageError::storage)?;
@@ -389,7 +398,7 @@ impl ImageStore {
     /// names. Returns the names that moved from another image: `(familiar name, old image ID)`.
     /// A parent that no longer exists is `NoSuchImage`, checked under the layer lock (which
     /// removals take) before anything is unpacked, and again in the transaction.
-    fn register(
+    pub(super) fn register(
         &self,
         reg: &Registration<'_>,
         staged: &mut HashMap<String, Staged>,
@@ -440,10 +449,11 @@ impl ImageStore {
                 if let Some(old) = old.filter(|o| o != id) {
                     moved.push((n.familiar(), old));
                 }
+                let kind = if n.digest().is_some() { "digest" } else { "tag" };
                 tx.execute(
-                    "INSERT INTO image_names (name, image_id, kind, created_at) VALUES (?1, ?2, 'tag', ?3)
-                     ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at",
-                    params![full, id, now],
+                    "INSERT INTO image_names (name, image_id, kind, created_at) VALUES (?1, ?2, ?4, ?3)
+                     ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, created_at = excluded.created_at, kind = excluded.kind",
+                    params![full, id, now, kind],
                 )
                 .map_err(db_err)?;
             }
@@ -806,7 +816,7 @@ impl ImageStore {
     }
 }
 
-fn read_head(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> Result<usize> {
+pub(super) fn read_head(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match r.read(&mut buf[got..]) {

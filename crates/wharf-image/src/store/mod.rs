@@ -16,6 +16,7 @@
 mod changes;
 mod filter;
 mod ingest;
+mod pull;
 mod save;
 mod schema;
 mod types;
@@ -34,6 +35,7 @@ use crate::model::{image_history, parse_config, HistoryEntry, Platform};
 use crate::reference::{short_id_hex, ImageRef};
 
 pub use changes::apply_config_changes;
+pub use pull::{PullLease, PulledImage, PulledLayer, PushPlan};
 pub use schema::{COMPONENT, MIGRATIONS};
 pub use types::{CommitOptions, DeleteItem, GraphDriver, ImageInfo, ImportOptions, ListOptions, PruneReport};
 
@@ -501,9 +503,11 @@ impl ImageStore {
         match &by_ref {
             Some((full, _)) => {
                 let remaining: Vec<&(String, String)> = names.iter().filter(|(n, _)| n != full).collect();
-                let tags_left = remaining.iter().any(|(_, k)| k == "tag");
-                // The last tag of a repository takes that repository's digest names with it.
+                // The last tag of a repository takes that repository's digest names with it
+                // (dockerd: tags of other repositories do not count).
                 let repo = ImageRef::parse_normalized(full).map(|r| r.name()).unwrap_or_default();
+                let repo_of = |n: &str| ImageRef::parse_normalized(n).map(|r| r.name()).unwrap_or_default();
+                let tags_left = remaining.iter().any(|(n, k)| k == "tag" && repo_of(n) == repo);
                 let mut drop: Vec<String> = vec![full.clone()];
                 if !tags_left {
                     drop.extend(

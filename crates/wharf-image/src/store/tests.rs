@@ -606,3 +606,84 @@ fn overlay_commit_and_diff_of_a_container_layer() {
     assert_eq!(wharf_fs::Root::new(&top).unwrap().metadata("etc/a").unwrap().rdev, (0, 0), "the whiteout");
     assert_eq!(snaps.stat(&new_chain[2].0).unwrap().parent.as_deref(), Some(chain[1].0.as_str()));
 }
+
+/// A pull as the daemon drives it: blobs under the lease, verified; then registered with a tag
+/// and a digest name; a push plan keeps the pulled manifest bytes.
+#[test]
+fn pull_records_tags_and_digests_and_push_keeps_the_manifest() {
+    let f = fixture();
+    let l1 = layer(&[("a", "1")]);
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha(&l1)]},
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": crate::model::media_types::OCI_MANIFEST,
+        "config": {"mediaType": crate::model::media_types::OCI_CONFIG, "size": config.len(), "digest": sha(&config)},
+        "layers": [{"mediaType": crate::model::media_types::OCI_LAYER, "size": l1.len(), "digest": sha(&l1)}],
+    }))
+    .unwrap();
+    let (id, md) = (sha(&config), sha(&manifest));
+    assert_eq!(f.store.layers_present(&[sha(&l1)]).unwrap(), vec![false]);
+
+    // A corrupt layer is refused and stores nothing.
+    let lease = f.store.pull_begin().unwrap();
+    let mut bad = l1.clone();
+    bad[600] ^= 1;
+    let err = f.store.pull_blob(&lease, &sha(&l1), l1.len() as u64, true, &mut &bad[..]).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("filesystem layer verification failed for digest {}", sha(&l1))));
+    let short = f.store.pull_blob(&lease, &sha(&l1), l1.len() as u64 + 1, true, &mut &l1[..]).unwrap_err();
+    assert!(short.to_string().contains("verification failed"), "{short}");
+    f.store.pull_abort(lease);
+    assert!(!f.store.blobs.exists(&sha(&l1).parse().unwrap()).unwrap());
+
+    let lease = f.store.pull_begin().unwrap();
+    f.store.pull_bytes(&lease, &md, &manifest).unwrap();
+    f.store.pull_bytes(&lease, &id, &config).unwrap();
+    f.store.pull_blob(&lease, &sha(&l1), l1.len() as u64, true, &mut &l1[..]).unwrap();
+    let tag = ImageRef::parse_normalized("127.0.0.1:5000/a/b:1").unwrap();
+    let img = PulledImage {
+        config_digest: id.clone(),
+        config_size: config.len() as u64,
+        manifest_digest: md.clone(),
+        layers: vec![PulledLayer {
+            digest: sha(&l1),
+            size: l1.len() as u64,
+            media_type: crate::model::media_types::OCI_LAYER.into(),
+            diff_id: sha(&l1),
+        }],
+        names: vec![tag.clone(), tag.trim().with_digest(md.parse().unwrap())],
+    };
+    let mut seen = Vec::new();
+    f.store.pull_finish(lease, &img, &mut |p| seen.push(p)).unwrap();
+    assert!(seen.iter().all(|p| !matches!(p, Progress::Status { status, .. } if status == "Loading layer")));
+    let info = f.store.inspect("127.0.0.1:5000/a/b:1").unwrap();
+    assert_eq!(info.id, id);
+    assert_eq!(info.repo_tags, vec!["127.0.0.1:5000/a/b:1".to_string()]);
+    assert_eq!(info.repo_digests, vec![format!("127.0.0.1:5000/a/b@{md}")]);
+    assert_eq!(f.store.image_of_name(&tag).as_deref(), Some(id.as_str()));
+    assert_eq!(f.store.layers_present(&[sha(&l1)]).unwrap(), vec![true]);
+    // The pulled manifest is what a push sends, byte for byte.
+    let plan = f.store.push_plan("127.0.0.1:5000/a/b:1").unwrap();
+    assert_eq!(plan.manifest, (manifest.clone(), crate::model::media_types::OCI_MANIFEST.to_string()));
+    assert_eq!(plan.layers, vec![(sha(&l1), l1.len() as u64, crate::model::media_types::OCI_LAYER.to_string())]);
+    // Untagging the last tag of the repository takes its digest names along; the image goes.
+    f.store.remove("127.0.0.1:5000/a/b:1", false, false).unwrap();
+    assert!(f.store.inspect(&id).is_err());
+}
+
+/// An image loaded from an archive is pushed with a Docker v2 schema 2 manifest.
+#[test]
+fn push_plan_of_a_loaded_image_is_docker_schema2() {
+    let f = fixture();
+    let l1 = layer(&[("a", "1")]);
+    let (tar, _) = archive(&["x:1"], std::slice::from_ref(&l1), "2024-01-01T00:00:00Z", json!({}));
+    f.store.load(Cursor::new(tar), None, &mut |_| {}).unwrap();
+    let plan = f.store.push_plan("x:1").unwrap();
+    assert_eq!(plan.manifest.1, crate::model::media_types::DOCKER_MANIFEST);
+    let m: serde_json::Value = serde_json::from_slice(&plan.manifest.0).unwrap();
+    assert_eq!(m["config"]["digest"], json!(plan.id));
+    assert_eq!(m["config"]["mediaType"], json!(crate::model::media_types::DOCKER_CONFIG));
+    assert_eq!(m["layers"][0]["digest"], json!(sha(&l1)));
+}

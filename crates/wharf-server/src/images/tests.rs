@@ -358,8 +358,13 @@ async fn unknown_routes_are_page_not_found() {
     let a = post(&fake, "/images/create?fromImage=busybox&tag=latest", b"").await;
     assert_eq!(
         (a.status, a.json()),
-        (StatusCode::NOT_IMPLEMENTED, json!({"message": "pulling images is not supported yet"}))
+        (StatusCode::NOT_IMPLEMENTED, json!({"message": "pulling images is not supported"}))
     );
+    // `POST /auth` is routed to the backend (which here does not log in).
+    let a = post(&fake, "/auth", br#"{"username":"u","password":"p","serveraddress":"127.0.0.1:5000"}"#).await;
+    assert_eq!((a.status, a.json()), (StatusCode::NOT_IMPLEMENTED, json!({"message": "logging in is not supported"})));
+    let a = post(&fake, "/auth", b"not json").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
