@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wharf-api", 0),
     ("wharf-fs", 0),
     ("wharf-reference", 0),
+    ("wharf-dockerfile", 0),
     ("wharf-sysinfo", 1),
     ("wharf-events", 1),
     ("wharf-store", 1),
@@ -32,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wharf-gotmpl", 3),
     ("wharfd", 4),
     ("wharf", 4),
+    ("wharf-registryd", 4),
     ("wharf-it", 5),
     ("wharf-bench", 5),
     ("xtask", 5),
@@ -53,7 +55,7 @@ const SAME_LAYER_OK: &[(&str, &str)] = &[
 /// Client crates talk to any Docker-API daemon and never depend on daemon crates.
 const CLIENT: &[&str] = &["wharf", "wharf-gotmpl", "wharf-compose"];
 /// What client crates may use of the workspace.
-const CLIENT_MAY_USE: &[&str] = &["wharf-gotmpl", "wharf-api", "wharf-types", "wharf-reference"];
+const CLIENT_MAY_USE: &[&str] = &["wharf-gotmpl", "wharf-api", "wharf-types", "wharf-reference", "wharf-dockerfile"];
 
 /// External crates that mean "knows HTTP or Docker's JSON", and who may use them.
 const HTTP_CRATES: &[&str] = &["axum", "hyper", "hyper-util", "bollard", "bollard-stubs", "wharf-api", "reqwest"];
@@ -64,6 +66,7 @@ const HTTP_MAY: &[&str] = &[
     "wharf-compose",
     "wharfd",
     "wharf-registry",
+    "wharf-registryd",
     "wharf-it",
     "wharf-bench",
     "xtask",
