@@ -11,6 +11,7 @@
 
 mod archive;
 mod auth;
+mod build;
 mod cli;
 mod config;
 mod connect;
@@ -45,6 +46,7 @@ use std::path::Path;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::build::BuildArgs;
 use crate::cli::{ClientOptions, Env, GlobalOpts};
 use crate::container::{ContainerCommand, KillArgs, NamesArgs, RenameArgs, RmArgs, StopArgs, TopInspectArgs};
 use crate::context::{ContextCommand, ContextEnv};
@@ -99,6 +101,9 @@ enum Command {
     /// Manage contexts
     #[command(subcommand, arg_required_else_help = true)]
     Context(ContextCommand),
+    /// Build an image from a Dockerfile
+    #[command(override_usage = "wharf build [OPTIONS] PATH | URL | -")]
+    Build(BuildArgs),
     /// Copy files/folders between a container and the local filesystem
     #[command(override_usage = cp::CP_USAGE, help_template = cp::CP_HELP)]
     Cp(CpArgs),
@@ -283,6 +288,7 @@ fn dispatch(command: Command, opts: ClientOptions, env: Env) -> anyhow::Result<(
         Command::Tag(a) => block_on(image::tag(&target(), &a)),
         Command::Attach(a) => block_on(run::attach_cmd(&target(), &cx.config, &a)),
         Command::Commit(a) => block_on(files::commit(&target(), &a)),
+        Command::Build(a) => block_on(build::build(&target(), &cx.config, &a)),
         Command::Cp(a) => block_on(cp::cp(&target(), &a)),
         Command::Diff(a) => block_on(files::diff(&target(), &a)),
         Command::Export(a) => block_on(files::export(&target(), &a)),
