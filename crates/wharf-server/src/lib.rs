@@ -11,6 +11,7 @@
 //!
 //! **Boundary**: the only daemon crate that knows HTTP and Docker's JSON.
 
+mod build;
 mod containers;
 pub mod error;
 mod events;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+pub use build::{BuildBackend, BuildRequest};
 pub use containers::{
     AttachFuture, AttachIo, ContainerBackend, Inspected, ListOptions as ContainerListOptions, LogLine, LogStream,
     LogsOptions, WaitCondition,
@@ -60,6 +62,8 @@ pub struct Backends {
     pub networks: Arc<dyn NetworkBackend>,
     /// `/volumes/…` and the volumes part of `/system/df`.
     pub volumes: Arc<dyn VolumeBackend>,
+    /// `/build`.
+    pub build: Arc<dyn BuildBackend>,
     /// `/events`.
     pub events: Arc<wharf_events::EventBus>,
     /// Cancelled when the daemon shuts down: long-lived streams end.
@@ -69,7 +73,7 @@ pub struct Backends {
 /// Builds the whole API service: the router with version negotiation, panic catching and the
 /// 404 fallback around it.
 pub fn service(backends: Backends) -> Router {
-    let Backends { system, images, containers, files, networks, volumes, events, shutdown } = backends;
+    let Backends { system, images, containers, files, networks, volumes, build, events, shutdown } = backends;
     let routes = Router::new()
         .merge(system::routes(system.clone()))
         .merge(images::df_routes(images.clone(), containers.clone(), volumes.clone()))
@@ -78,6 +82,7 @@ pub fn service(backends: Backends) -> Router {
         .merge(files::routes(files))
         .merge(networks::routes(networks))
         .merge(volumes::routes(volumes))
+        .merge(build::routes(build))
         .merge(events::routes(events, shutdown))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::not_found);

@@ -2,6 +2,7 @@
 //! binds the API sockets, wires the services, and runs until SIGTERM/SIGINT; SIGHUP reloads the
 //! reloadable settings.
 
+mod build;
 mod config;
 mod containers;
 mod files;

@@ -54,6 +54,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         .chain(wharf_container::MIGRATIONS)
         .chain(wharf_network::service::MIGRATIONS)
         .chain(wharf_volume::MIGRATIONS)
+        .chain(wharf_build::MIGRATIONS)
         .copied()
         .collect();
     let db =
@@ -140,6 +141,8 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         images: image_store.clone(),
         containers: containers.clone(),
     });
+    let build =
+        crate::build::BuildAdapter::new(image_store.clone(), life.clone(), db.clone(), cfg.data_root.join("tmp"));
     let images = crate::images::ImageAdapter::new(image_store).with_registry(crate::images::RegistryConfig {
         options: wharf_registry::client::Options {
             insecure_registries: cfg.insecure_registries.clone(),
@@ -155,6 +158,7 @@ pub fn wire(cfg: &DaemonConfig, warnings: Vec<String>) -> anyhow::Result<Wired> 
         files: crate::files::FilesAdapter::new(life),
         networks: crate::networks::NetworkAdapter::new(networks.clone(), containers.clone()),
         volumes: crate::volumes::VolumeAdapter::new(volumes),
+        build,
         events: events.clone(),
         shutdown: shutdown.clone(),
     });
