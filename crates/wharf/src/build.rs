@@ -312,7 +312,11 @@ fn print_ast(a: &BuildArgs) -> anyhow::Result<()> {
     };
     let df = wharf_dockerfile::parse_bytes(&bytes).map_err(|e| anyhow!("{}", e.message()))?;
     let mut out = std::io::stdout().lock();
-    out.write_all(df.ast.dump().as_bytes())?;
+    let dump = df.ast.dump();
+    out.write_all(dump.as_bytes())?;
+    if !dump.is_empty() && !dump.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
     let warnings = df.format_warnings();
     if !warnings.is_empty() {
         eprint!("{warnings}");

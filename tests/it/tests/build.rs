@@ -268,3 +268,42 @@ fn raw_api_stream() {
     assert!(r.text().contains("\"error\":\"pull access denied for nosuchimage"), "{}", r.text());
     d.stop();
 }
+
+#[test]
+fn wharf_build_matches_docker_build() {
+    let Some(mut d) = daemon_with_busybox() else { return };
+    let dir = context(
+        &d,
+        "wctx",
+        &[
+            ("Dockerfile", TWO_STAGE),
+            ("a.txt", "from-a\n"),
+            ("secret.txt", "do not send\n"),
+            (".dockerignore", "secret.txt\nDockerfile\n"),
+        ],
+    );
+    // The same build through our CLI: the ignore file applied client-side, the Dockerfile
+    // still sent although it is listed there.
+    let out = d.wharf(&["build", "-t", "wb:1", dir.to_str().unwrap()]);
+    let out = out.ok();
+    assert!(out.contains("Successfully tagged wb:1"), "{out}");
+    assert!(has_line(out, "RUN-MARKER-ONE"), "{out}");
+    let ran = d.docker(&["run", "--rm", "wb:1", "sh", "-c", "cat /app/out.txt; ls /app"]);
+    assert!(ran.ok().starts_with("built-by-stage-one\nfrom-a\n"), "{}", ran.stdout);
+    // -q prints only the ID, --iidfile writes it; the rebuild is all cache.
+    let iid = d.root.path().join("iid");
+    let q = d.wharf(&["build", "-q", "--iidfile", iid.to_str().unwrap(), "-t", "wb:1", dir.to_str().unwrap()]);
+    let id = q.ok().trim().to_string();
+    assert!(id.starts_with("sha256:") && !q.stdout.contains("Step"), "{}", q.stdout);
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
+    let inspected = d.docker(&["image", "inspect", "--format", "{{.Id}}", "wb:1"]);
+    assert_eq!(inspected.ok().trim(), id);
+    // The ignored file never reached the daemon: COPY of it fails.
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nCOPY secret.txt /s\n").unwrap();
+    let err = d.wharf(&["build", dir.to_str().unwrap()]);
+    assert!(err.failed().contains("secret.txt"), "{}", err.stderr);
+    // --print-ast needs no daemon: BuildKit's dump.
+    let ast = d.wharf(&["build", "--print-ast", "-f", dir.join("Dockerfile").to_str().unwrap(), "."]);
+    assert_eq!(ast.ok(), "(from \"busybox\")\n(copy \"secret.txt\" \"/s\")\n");
+    d.stop();
+}
