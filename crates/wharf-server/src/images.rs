@@ -63,28 +63,8 @@ pub struct PullRequest {
     pub auth: Option<String>,
 }
 
-/// `POST /auth`: the docker CLI's `AuthConfig`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct AuthRequest {
-    /// User name.
-    #[serde(default)]
-    pub username: String,
-    /// Password.
-    #[serde(default)]
-    pub password: String,
-    /// `auth` (base64 `user:password`).
-    #[serde(default)]
-    pub auth: String,
-    /// The registry (empty: Docker Hub).
-    #[serde(default)]
-    pub serveraddress: String,
-    /// A token from an earlier login.
-    #[serde(default)]
-    pub identitytoken: String,
-    /// A registry token.
-    #[serde(default)]
-    pub registrytoken: String,
-}
+/// `POST /auth`: the docker CLI's `AuthConfig` (the registry client's credentials).
+pub use wharf_registry::client::Credentials as AuthRequest;
 
 /// What the image routes need from the daemon. `name` arguments are what the client sent: a
 /// reference (`busybox`, `busybox:1`, `name@sha256:…`), a full or short image ID, with or

@@ -134,19 +134,12 @@ impl Registry {
 
     /// `POST /auth`.
     pub(crate) async fn login(&self, req: AuthRequest) -> Result<String, ApiError> {
-        let creds = Credentials {
-            username: req.username,
-            password: req.password,
-            auth: req.auth,
-            serveraddress: req.serveraddress.clone(),
-            identitytoken: req.identitytoken,
-            registrytoken: req.registrytoken,
-        };
+        let creds: Credentials = req;
         // Without credentials there is nothing to check (and no registry to bother).
         if creds.is_empty() {
             return Err(ApiError::invalid("login: a username and password (or a registry token) are required"));
         }
-        self.client.login(&req.serveraddress, &creds).await.map_err(api)?;
+        self.client.login(&creds.serveraddress, &creds).await.map_err(api)?;
         Ok(String::new())
     }
 
