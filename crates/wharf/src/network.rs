@@ -537,14 +537,12 @@ pub(crate) fn bare_label_position(src: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// Renders `network ls` for the daemon's list (sorted here, in natural name order).
-pub(crate) fn render_ls(list: &[Value], source: &str, quiet: bool, trunc: bool) -> anyhow::Result<Vec<u8>> {
-    let mut list: Vec<&Value> = list.iter().collect();
-    let name = |n: &Value| n.get("Name").and_then(Value::as_str).unwrap_or("").to_string();
-    list.sort_by(|a, b| natural_cmp(&name(a), &name(b)));
-    let mut format = ls_format(source, quiet);
+/// Checks a `ls` template and rewrites its `.Label "k"` calls (docker's label lookups) into
+/// fields; the label keys asked for, or `None` when a bad `.Label` call meets an empty list
+/// (docker prints nothing then, and fails only when a row would be rendered).
+pub(crate) fn label_template(format: &mut Format, empty: bool) -> anyhow::Result<Option<Vec<String>>> {
     let mut labels = Vec::new();
-    if let Format::Table(t) | Format::Template(t) = &mut format {
+    if let Format::Table(t) | Format::Template(t) = format {
         format::parse_template(t).map_err(anyhow::Error::msg)?;
         match rewrite_label_calls(t) {
             Ok((rewritten, l)) => {
@@ -552,8 +550,8 @@ pub(crate) fn render_ls(list: &[Value], source: &str, quiet: bool, trunc: bool) 
                 labels = l;
             }
             Err(e) => {
-                if list.is_empty() {
-                    return Ok(Vec::new());
+                if empty {
+                    return Ok(None);
                 }
                 let (line, col) = bare_label_position(t).unwrap_or((1, 0));
                 return Err(anyhow!(
@@ -562,6 +560,16 @@ pub(crate) fn render_ls(list: &[Value], source: &str, quiet: bool, trunc: bool) 
             }
         }
     }
+    Ok(Some(labels))
+}
+
+/// Renders `network ls` for the daemon's list (sorted here, in natural name order).
+pub(crate) fn render_ls(list: &[Value], source: &str, quiet: bool, trunc: bool) -> anyhow::Result<Vec<u8>> {
+    let mut list: Vec<&Value> = list.iter().collect();
+    let name = |n: &Value| n.get("Name").and_then(Value::as_str).unwrap_or("").to_string();
+    list.sort_by(|a, b| natural_cmp(&name(a), &name(b)));
+    let mut format = ls_format(source, quiet);
+    let Some(labels) = label_template(&mut format, list.is_empty())? else { return Ok(Vec::new()) };
     let rows: Vec<Row> = list.iter().map(|n| network_row(n, trunc, &labels)).collect();
     let mut out = Vec::new();
     format::write_list(&mut out, &format, &ls_header(&labels), &LS_COLUMNS, &rows)?;

@@ -33,8 +33,8 @@ use crate::copts::{parse_label, parse_mem_bytes};
 use crate::filters::{Filters, Query};
 use crate::format::{self, Format, Row, StatusError};
 use crate::image::{confirm, connect, prune_filters};
-use crate::network::{bare_label_position, map_opts, trim_id, write_stdout};
-use crate::ps::{label_header, rewrite_label_calls};
+use crate::network::{label_template, map_opts, trim_id, write_stdout};
+use crate::ps::label_header;
 use crate::system::Target;
 use crate::units;
 
@@ -529,25 +529,7 @@ pub(crate) fn render_ls(list: &[Value], source: &str, quiet: bool, cluster: bool
     let name = |v: &Value| v.get("Name").and_then(Value::as_str).unwrap_or("").to_string();
     list.sort_by(|a, b| natural_cmp(&name(a), &name(b)));
     let mut format = ls_format(source, quiet);
-    let mut labels = Vec::new();
-    if let Format::Table(t) | Format::Template(t) = &mut format {
-        format::parse_template(t).map_err(anyhow::Error::msg)?;
-        match rewrite_label_calls(t) {
-            Ok((rewritten, l)) => {
-                *t = rewritten;
-                labels = l;
-            }
-            Err(e) => {
-                if list.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let (line, col) = bare_label_position(t).unwrap_or((1, 0));
-                return Err(anyhow!(
-                    "template parsing error: template: :{line}:{col}: executing \"\" at <.Label>: {e}"
-                ));
-            }
-        }
-    }
+    let Some(labels) = label_template(&mut format, list.is_empty())? else { return Ok(Vec::new()) };
     let rows: Vec<Row> = list.iter().map(|v| volume_row(v, &labels)).collect();
     let mut out = Vec::new();
     format::write_list(&mut out, &format, &ls_header(&labels), &LS_COLUMNS, &rows)?;
