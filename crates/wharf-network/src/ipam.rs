@@ -27,121 +27,131 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
-/// An IPv4 prefix in CIDR notation (`172.17.0.0/16`). The address is kept as written, so
-/// `172.17.0.1/16` is representable (an interface address) and [`Ipv4Net::masked`] gives the
-/// network. Serialized as its string form.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ipv4Net {
-    addr: Ipv4Addr,
-    prefix: u8,
-}
-
-impl Ipv4Net {
-    /// A prefix; fails when `prefix > 32`.
-    pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Self> {
-        if prefix > 32 {
-            return Err(Error::InvalidArgument(format!("invalid prefix length {prefix}")));
+/// An IP prefix type in CIDR notation for one address family: the address kept as written (an
+/// interface address such as `172.17.0.1/16` is representable; `masked` gives the network),
+/// the prefix length checked, serialized as its string form. One body for both families.
+macro_rules! ip_net {
+    ($(#[$doc:meta])* $name:ident, $addr:ty, $bits:ty, $max:literal, $digits:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name {
+            addr: $addr,
+            prefix: u8,
         }
-        Ok(Ipv4Net { addr, prefix })
-    }
 
-    /// The address as given.
-    pub fn addr(&self) -> Ipv4Addr {
-        self.addr
-    }
+        impl $name {
+            #[doc = concat!("A prefix; fails when `prefix > ", $max, "`.")]
+            pub fn new(addr: $addr, prefix: u8) -> Result<Self> {
+                if prefix > $max {
+                    return Err(Error::InvalidArgument(format!("invalid prefix length {prefix}")));
+                }
+                Ok($name { addr, prefix })
+            }
 
-    /// The prefix length.
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
+            /// The address as given.
+            pub fn addr(&self) -> $addr {
+                self.addr
+            }
 
-    /// The netmask as a number.
-    pub fn mask(&self) -> u32 {
-        if self.prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - self.prefix)
+            /// The prefix length.
+            pub fn prefix(&self) -> u8 {
+                self.prefix
+            }
+
+            /// The netmask as a number.
+            pub fn mask(&self) -> $bits {
+                if self.prefix == 0 {
+                    0
+                } else {
+                    <$bits>::MAX << ($max - u32::from(self.prefix))
+                }
+            }
+
+            /// The network address.
+            pub fn network(&self) -> $addr {
+                <$addr>::from(<$bits>::from(self.addr) & self.mask())
+            }
+
+            /// The last address of the prefix (for IPv4, the broadcast address).
+            pub fn last_addr(&self) -> $addr {
+                <$addr>::from(<$bits>::from(self.addr) | !self.mask())
+            }
+
+            /// The same prefix with the host bits cleared.
+            pub fn masked(&self) -> Self {
+                $name { addr: self.network(), prefix: self.prefix }
+            }
+
+            /// Whether `ip` lies inside.
+            pub fn contains(&self, ip: $addr) -> bool {
+                <$bits>::from(ip) & self.mask() == <$bits>::from(self.network())
+            }
+
+            /// Whether `other` lies entirely inside.
+            pub fn contains_net(&self, other: &$name) -> bool {
+                other.prefix >= self.prefix && self.contains(other.addr)
+            }
+
+            /// Whether the two prefixes share an address.
+            pub fn overlaps(&self, other: &$name) -> bool {
+                self.contains(other.network()) || other.contains(self.network())
+            }
+
+            fn first(&self) -> $bits {
+                <$bits>::from(self.network())
+            }
+
+            fn last(&self) -> $bits {
+                <$bits>::from(self.last_addr())
+            }
         }
-    }
 
-    /// The network address.
-    pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
-    }
-
-    /// The last address of the prefix (the broadcast address).
-    pub fn broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
-    }
-
-    /// The same prefix with the host bits cleared.
-    pub fn masked(&self) -> Self {
-        Ipv4Net { addr: self.network(), prefix: self.prefix }
-    }
-
-    /// Whether `ip` lies inside.
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & self.mask() == u32::from(self.network())
-    }
-
-    /// Whether `other` lies entirely inside.
-    pub fn contains_net(&self, other: &Ipv4Net) -> bool {
-        other.prefix >= self.prefix && self.contains(other.addr)
-    }
-
-    /// Whether the two prefixes share an address.
-    pub fn overlaps(&self, other: &Ipv4Net) -> bool {
-        self.contains(other.network()) || other.contains(self.network())
-    }
-
-    fn first(&self) -> u32 {
-        u32::from(self.network())
-    }
-
-    fn last(&self) -> u32 {
-        u32::from(self.broadcast())
-    }
-}
-
-impl fmt::Display for Ipv4Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl fmt::Debug for Ipv4Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl FromStr for Ipv4Net {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::InvalidArgument(format!("invalid CIDR address: {s}"));
-        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
-        if prefix.is_empty() || prefix.len() > 2 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}/{}", self.addr, self.prefix)
+            }
         }
-        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
-        Ipv4Net::new(addr, prefix).map_err(|_| bad())
-    }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+
+            fn from_str(s: &str) -> Result<Self> {
+                let bad = || Error::InvalidArgument(format!("invalid CIDR address: {s}"));
+                let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+                let addr: $addr = addr.parse().map_err(|_| bad())?;
+                if prefix.is_empty() || prefix.len() > $digits || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad());
+                }
+                let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+                $name::new(addr, prefix).map_err(|_| bad())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
 
-impl Serialize for Ipv4Net {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ipv4Net {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+ip_net!(
+    /// An IPv4 prefix in CIDR notation (`172.17.0.0/16`).
+    Ipv4Net, Ipv4Addr, u32, 32, 2
+);
 
 /// A MAC address; displayed and serialized as `02:42:ac:11:00:02`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -439,121 +449,10 @@ impl NetworkIpam {
     }
 }
 
-/// An IPv6 prefix in CIDR notation (`fd00:1::/64`). As with [`Ipv4Net`], the address is kept
-/// as written (`fd00:1::1/64` is an interface address) and [`Ipv6Net::masked`] gives the
-/// network. Serialized as its string form.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ipv6Net {
-    addr: Ipv6Addr,
-    prefix: u8,
-}
-
-impl Ipv6Net {
-    /// A prefix; fails when `prefix > 128`.
-    pub fn new(addr: Ipv6Addr, prefix: u8) -> Result<Self> {
-        if prefix > 128 {
-            return Err(Error::InvalidArgument(format!("invalid prefix length {prefix}")));
-        }
-        Ok(Ipv6Net { addr, prefix })
-    }
-
-    /// The address as given.
-    pub fn addr(&self) -> Ipv6Addr {
-        self.addr
-    }
-
-    /// The prefix length.
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// The netmask as a number.
-    pub fn mask(&self) -> u128 {
-        if self.prefix == 0 {
-            0
-        } else {
-            u128::MAX << (128 - u32::from(self.prefix))
-        }
-    }
-
-    /// The network address.
-    pub fn network(&self) -> Ipv6Addr {
-        Ipv6Addr::from(u128::from(self.addr) & self.mask())
-    }
-
-    /// The last address of the prefix.
-    pub fn last_addr(&self) -> Ipv6Addr {
-        Ipv6Addr::from(u128::from(self.addr) | !self.mask())
-    }
-
-    /// The same prefix with the host bits cleared.
-    pub fn masked(&self) -> Self {
-        Ipv6Net { addr: self.network(), prefix: self.prefix }
-    }
-
-    /// Whether `ip` lies inside.
-    pub fn contains(&self, ip: Ipv6Addr) -> bool {
-        u128::from(ip) & self.mask() == u128::from(self.network())
-    }
-
-    /// Whether `other` lies entirely inside.
-    pub fn contains_net(&self, other: &Ipv6Net) -> bool {
-        other.prefix >= self.prefix && self.contains(other.addr)
-    }
-
-    /// Whether the two prefixes share an address.
-    pub fn overlaps(&self, other: &Ipv6Net) -> bool {
-        self.contains(other.network()) || other.contains(self.network())
-    }
-
-    fn first(&self) -> u128 {
-        u128::from(self.network())
-    }
-
-    fn last(&self) -> u128 {
-        u128::from(self.last_addr())
-    }
-}
-
-impl fmt::Display for Ipv6Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl fmt::Debug for Ipv6Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl FromStr for Ipv6Net {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::InvalidArgument(format!("invalid CIDR address: {s}"));
-        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
-        let addr: Ipv6Addr = addr.parse().map_err(|_| bad())?;
-        if prefix.is_empty() || prefix.len() > 3 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
-        Ipv6Net::new(addr, prefix).map_err(|_| bad())
-    }
-}
-
-impl Serialize for Ipv6Net {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ipv6Net {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+ip_net!(
+    /// An IPv6 prefix in CIDR notation (`fd00:1::/64`).
+    Ipv6Net, Ipv6Addr, u128, 128, 3
+);
 
 /// One IPv6 address pool: `base` cut into subnets of prefix length `size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -802,7 +701,7 @@ mod tests {
         let n = net("172.17.0.1/16");
         assert_eq!(n.to_string(), "172.17.0.1/16");
         assert_eq!(n.masked().to_string(), "172.17.0.0/16");
-        assert_eq!(n.broadcast(), ip("172.17.255.255"));
+        assert_eq!(n.last_addr(), ip("172.17.255.255"));
         assert!(n.contains(ip("172.17.200.3")));
         assert!(!n.contains(ip("172.18.0.1")));
         assert!(net("10.0.0.0/8").overlaps(&net("10.1.0.0/16")));
