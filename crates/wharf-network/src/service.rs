@@ -1302,35 +1302,14 @@ impl Networks {
         })?;
         for (n, mut ep) in eps.clone() {
             if n.driver == "macvlan" {
-                let (Some(parent), Some(addr)) = (n.options.get("parent").cloned(), ep.address) else { continue };
-                let gateway_network = ep.ifname == "eth0" && !n.internal;
-                let cfg = crate::EndpointConfig {
-                    container: NetNs::Pid(pid as u32),
-                    ifname: ep.ifname.clone(),
-                    address: addr,
-                    mac: ep.mac,
-                    gateway: if gateway_network { ep.gateway } else { None },
-                    mtu: self.cfg.mtu,
-                    address6: ep.address6,
-                    gateway6: if gateway_network { ep.gateway6 } else { None },
-                };
+                let Some(parent) = n.options.get("parent").cloned() else { continue };
+                let Some(cfg) = self.endpoint_config(&n, &ep, pid) else { continue };
                 ep.mac = Some(crate::attach_macvlan(&NetNs::Current, &parent, &cfg)?);
                 self.save_endpoint(&n.id, container_id, &ep)?;
                 continue;
             }
-            let (Some(bridge), Some(addr)) = (n.bridge.clone(), ep.address) else { continue };
-            // The default routes go to the first network, unless it is internal.
-            let gateway_network = ep.ifname == "eth0" && !n.internal;
-            let cfg = crate::EndpointConfig {
-                container: NetNs::Pid(pid as u32),
-                ifname: ep.ifname.clone(),
-                address: addr,
-                mac: ep.mac,
-                gateway: if gateway_network { ep.gateway } else { None },
-                mtu: self.cfg.mtu,
-                address6: ep.address6,
-                gateway6: if gateway_network { ep.gateway6 } else { None },
-            };
+            let Some(bridge) = n.bridge.clone() else { continue };
+            let Some(cfg) = self.endpoint_config(&n, &ep, pid) else { continue };
             let att = attach_veth(&NetNs::Current, &bridge, &cfg, port_options(&n))?;
             ep.host_ifname = Some(att.host_ifname);
             ep.mac = Some(att.mac);
@@ -1348,7 +1327,7 @@ impl Networks {
                     // IPv4 one when it has none (as docker-proxy does).
                     let target = match (m.host_ip, ep.address6) {
                         (Some(IpAddr::V6(_)), Some(a6)) => IpAddr::V6(a6.addr()),
-                        _ => IpAddr::V4(addr.addr()),
+                        _ => IpAddr::V4(cfg.address.addr()),
                     };
                     match self.start_proxy(&m, target) {
                         Ok(Some(pid)) => ep.proxies.push(pid),
@@ -1364,7 +1343,7 @@ impl Networks {
                         network_id: n.id[..12].to_string(),
                         endpoint_id: ep.endpoint_id[..12].to_string(),
                         bridge: bridge.clone(),
-                        address: addr.addr(),
+                        address: cfg.address.addr(),
                         address6: ep.address6.map(|a| a.addr()),
                         ports: ep.ports.clone(),
                     })?;
@@ -1609,6 +1588,23 @@ impl Networks {
         if let Err(e) = self.register_dns(container_id, pid, &eps) {
             tracing::warn!(container = container_id, "restoring the embedded DNS: {e}");
         }
+    }
+
+    /// The interface of endpoint `ep` on `n` in the namespace of `pid` (`None` without an
+    /// address). The default routes go to the first network (`eth0`), unless it is internal.
+    fn endpoint_config(&self, n: &Network, ep: &Endpoint, pid: i32) -> Option<crate::EndpointConfig> {
+        let address = ep.address?;
+        let gateway_network = ep.ifname == "eth0" && !n.internal;
+        Some(crate::EndpointConfig {
+            container: NetNs::Pid(pid as u32),
+            ifname: ep.ifname.clone(),
+            address,
+            mac: ep.mac,
+            gateway: if gateway_network { ep.gateway } else { None },
+            mtu: self.cfg.mtu,
+            address6: ep.address6,
+            gateway6: if gateway_network { ep.gateway6 } else { None },
+        })
     }
 
     /// The daemon stops: with no container left on any network, the daemon's rules go too
