@@ -232,15 +232,10 @@ RUN echo should-not-run
 
 /// A tar of `files` (name → content).
 fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, text) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(text.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, text.as_bytes()).unwrap();
-    }
-    b.into_inner().unwrap()
+    use wharf_it::images::{layer_tar, Entry};
+    let entries: Vec<Entry> =
+        files.iter().map(|(n, t)| Entry::File(n.to_string(), 0o644, t.as_bytes().to_vec())).collect();
+    layer_tar(&entries)
 }
 
 #[test]
